@@ -1,0 +1,145 @@
+//! Connections: choosing the backend by URL scheme, SQLite settings, and the pool.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, Pool};
+
+use crate::error::StoreError;
+
+/// One connection to either backend; queries are written once for both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// A PostgreSQL connection.
+    Postgresql(diesel::PgConnection),
+    /// A SQLite connection. Kept last: SQLite accepts any path as a URL.
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// The database kinds the store supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A parsed database URL: `sqlite://relative.sqlite3`, `sqlite:///abs/path.sqlite3` or
+/// `postgres://user@host:port/db`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string, kept whole for libpq.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    // A PostgreSQL URL may hold a password: show only the backend and path.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(_) => f.write_str("postgres://…"),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    /// Parses a URL, rejecting any scheme other than `sqlite:` and `postgres:`/`postgresql:`.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(StoreError::InvalidUrl("a sqlite URL needs a file path".into()));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        Err(StoreError::InvalidUrl(
+            "expected sqlite://FILE, sqlite:///ABSOLUTE/FILE or postgres://USER@HOST/DB".into(),
+        ))
+    }
+
+    /// The backend this URL selects.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Pool sizing and waiting.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_size: 10, connection_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Makes connections for the pool, choosing the backend from the URL.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn = diesel::SqliteConnection::establish(&path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; NORMAL sync in WAL mode loses nothing
+                // that was committed when the process dies; the busy timeout makes writers queue
+                // instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub(crate) fn build_pool(url: &DatabaseUrl, config: &PoolConfig) -> Result<Pool<Manager>, StoreError> {
+    let manager = Manager { url: url.clone() };
+    let pool = Pool::builder()
+        .max_size(config.max_size.max(1))
+        .min_idle(Some(0))
+        .connection_timeout(config.connection_timeout)
+        // A connection that died with its server is found and replaced before it is handed out,
+        // so the store recovers by itself once the database is back.
+        .test_on_check_out(true)
+        .build_unchecked(manager);
+    // One connection now, so that a wrong URL or a server that is down is reported at start.
+    pool.get().map_err(|error| StoreError::Unavailable(error.to_string()))?;
+    Ok(pool)
+}

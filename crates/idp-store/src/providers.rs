@@ -1,0 +1,322 @@
+//! Reading and writing provider configurations.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use idp_core::{AttributeMapping, Provider, ProviderEndpoints};
+
+use crate::error::StoreError;
+use crate::schema::identity_providers as ip;
+use crate::{SecretBox, Store};
+
+/// A stored provider and the version of its row, which changes on every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredProvider {
+    /// The configuration.
+    pub provider: Provider,
+    /// The row's version: 1 when created, one more on each update.
+    pub version: i64,
+}
+
+/// One page of providers and the number of providers in the whole list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The providers of this page, ordered by label, then insertion.
+    pub items: Vec<StoredProvider>,
+    /// How many providers the list holds in all.
+    pub total: i64,
+}
+
+/// The columns a [`Row`] is read from, in its field order.
+const ROW: (
+    ip::provider,
+    ip::is_active,
+    ip::client_id,
+    ip::client_secret,
+    ip::verify_ssl,
+    ip::enable_post_logout_redirect,
+    ip::enable_pkce,
+    ip::discovery_url,
+    ip::userinfo_url,
+    ip::token_url,
+    ip::auth_url,
+    ip::logout_url,
+    ip::label,
+    ip::management_url,
+    ip::protected_fields,
+    ip::extra_scope,
+    ip::user_field,
+    ip::user_claim,
+    ip::attribute_mapping,
+    ip::extra_fields,
+    ip::allowed_redirects,
+    ip::version,
+) = (
+    ip::provider,
+    ip::is_active,
+    ip::client_id,
+    ip::client_secret,
+    ip::verify_ssl,
+    ip::enable_post_logout_redirect,
+    ip::enable_pkce,
+    ip::discovery_url,
+    ip::userinfo_url,
+    ip::token_url,
+    ip::auth_url,
+    ip::logout_url,
+    ip::label,
+    ip::management_url,
+    ip::protected_fields,
+    ip::extra_scope,
+    ip::user_field,
+    ip::user_claim,
+    ip::attribute_mapping,
+    ip::extra_fields,
+    ip::allowed_redirects,
+    ip::version,
+);
+
+#[derive(Queryable)]
+struct Row {
+    provider: String,
+    is_active: bool,
+    client_id: String,
+    client_secret: String,
+    verify_ssl: bool,
+    enable_post_logout_redirect: bool,
+    enable_pkce: bool,
+    discovery_url: String,
+    userinfo_url: String,
+    token_url: String,
+    auth_url: String,
+    logout_url: String,
+    label: String,
+    management_url: String,
+    protected_fields: String,
+    extra_scope: Option<String>,
+    user_field: String,
+    user_claim: String,
+    attribute_mapping: String,
+    extra_fields: Option<String>,
+    allowed_redirects: String,
+    version: i64,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = ip, treat_none_as_null = true)]
+struct Changes {
+    is_active: bool,
+    client_id: String,
+    client_secret: String,
+    verify_ssl: bool,
+    enable_post_logout_redirect: bool,
+    enable_pkce: bool,
+    discovery_url: String,
+    userinfo_url: String,
+    token_url: String,
+    auth_url: String,
+    logout_url: String,
+    label: String,
+    management_url: String,
+    protected_fields: String,
+    extra_scope: Option<String>,
+    user_field: String,
+    user_claim: String,
+    attribute_mapping: String,
+    extra_fields: Option<String>,
+    allowed_redirects: String,
+    updated_at: NaiveDateTime,
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn changes(provider: &Provider, secrets: &SecretBox) -> Result<Changes, StoreError> {
+    let p = provider;
+    Ok(Changes {
+        is_active: p.is_active,
+        client_id: p.client_id.clone(),
+        client_secret: secrets.seal(&p.client_secret)?,
+        verify_ssl: p.verify_ssl,
+        enable_post_logout_redirect: p.enable_post_logout_redirect,
+        enable_pkce: p.enable_pkce,
+        discovery_url: p.discovery_url.clone(),
+        userinfo_url: p.endpoints.userinfo_url.clone(),
+        token_url: p.endpoints.token_url.clone(),
+        auth_url: p.endpoints.auth_url.clone(),
+        logout_url: p.endpoints.logout_url.clone(),
+        label: p.label.clone(),
+        management_url: p.management_url.clone(),
+        protected_fields: json_list(&p.protected_fields),
+        extra_scope: p.extra_scope.clone(),
+        user_field: p.user_field.clone(),
+        user_claim: p.user_claim.clone(),
+        attribute_mapping: p.attribute_mapping.to_json().to_string(),
+        extra_fields: p.extra_fields.clone(),
+        allowed_redirects: json_list(&p.allowed_redirects),
+        updated_at: now(),
+    })
+}
+
+pub(crate) fn now() -> NaiveDateTime {
+    // Microseconds: what both backends keep.
+    let now = Utc::now().naive_utc();
+    now - chrono::Duration::nanoseconds(i64::from(now.and_utc().timestamp_subsec_nanos() % 1000))
+}
+
+impl Row {
+    fn into_stored(self, secrets: &SecretBox) -> Result<StoredProvider, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of provider {}", self.provider));
+        let list = |text: &str, what: &str| serde_json::from_str::<Vec<String>>(text).map_err(|_| corrupt(what));
+        let mapping_json: serde_json::Value =
+            serde_json::from_str(&self.attribute_mapping).map_err(|_| corrupt("attribute_mapping"))?;
+        let attribute_mapping = AttributeMapping(
+            mapping_json
+                .as_object()
+                .ok_or_else(|| corrupt("attribute_mapping"))?
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        );
+        let protected_fields = list(&self.protected_fields, "protected_fields")?;
+        let allowed_redirects = list(&self.allowed_redirects, "allowed_redirects")?;
+        let client_secret = secrets.open(&self.client_secret)?;
+        Ok(StoredProvider {
+            version: self.version,
+            provider: Provider {
+                provider: self.provider,
+                is_active: self.is_active,
+                client_id: self.client_id,
+                client_secret,
+                verify_ssl: self.verify_ssl,
+                enable_post_logout_redirect: self.enable_post_logout_redirect,
+                enable_pkce: self.enable_pkce,
+                discovery_url: self.discovery_url,
+                endpoints: ProviderEndpoints {
+                    auth_url: self.auth_url,
+                    token_url: self.token_url,
+                    userinfo_url: self.userinfo_url,
+                    logout_url: self.logout_url,
+                },
+                label: self.label,
+                management_url: self.management_url,
+                protected_fields,
+                extra_scope: self.extra_scope,
+                user_field: self.user_field,
+                user_claim: self.user_claim,
+                attribute_mapping,
+                extra_fields: self.extra_fields,
+                allowed_redirects,
+            },
+        })
+    }
+}
+
+fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+impl Store {
+    /// One page of providers ordered by label, then insertion, and the total count;
+    /// `active_only` limits both to active providers.
+    pub fn list_providers(&self, active_only: bool, offset: i64, limit: i64) -> Result<Page, StoreError> {
+        let mut conn = self.conn()?;
+        let mut count = ip::table.count().into_boxed();
+        let mut query = ip::table.select(ROW).into_boxed();
+        if active_only {
+            count = count.filter(ip::is_active.eq(true));
+            query = query.filter(ip::is_active.eq(true));
+        }
+        let total: i64 = count.get_result(&mut conn)?;
+        let rows: Vec<Row> =
+            query.order((ip::label.asc(), ip::id.asc())).offset(offset).limit(limit).load(&mut conn)?;
+        let items = rows.into_iter().map(|row| row.into_stored(&self.secrets)).collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    /// How many providers there are (active ones only with `active_only`).
+    pub fn count_providers(&self, active_only: bool) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        let mut count = ip::table.count().into_boxed();
+        if active_only {
+            count = count.filter(ip::is_active.eq(true));
+        }
+        Ok(count.get_result(&mut conn)?)
+    }
+
+    /// The provider named `name`; with `active_only`, an inactive one counts as absent.
+    pub fn get_provider(&self, name: &str, active_only: bool) -> Result<Option<StoredProvider>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut query = ip::table.select(ROW).filter(ip::provider.eq(name)).into_boxed();
+        if active_only {
+            query = query.filter(ip::is_active.eq(true));
+        }
+        let row: Option<Row> = query.first(&mut conn).optional()?;
+        row.map(|row| row.into_stored(&self.secrets)).transpose()
+    }
+
+    /// True when a provider of that name exists, active or not.
+    pub fn provider_exists(&self, name: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let found: Option<i64> =
+            ip::table.select(ip::id).filter(ip::provider.eq(name)).first(&mut conn).optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Stores a new provider; [`StoreError::Duplicate`] when the name is taken.
+    pub fn insert_provider(&self, provider: &Provider) -> Result<StoredProvider, StoreError> {
+        let changes = changes(provider, &self.secrets)?;
+        let mut conn = self.conn()?;
+        let row: Row = diesel::insert_into(ip::table)
+            .values((ip::provider.eq(&provider.provider), ip::created_at.eq(changes.updated_at), &changes))
+            .returning(ROW)
+            .get_result(&mut conn)
+            .map_err(|error| if is_unique_violation(&error) { StoreError::Duplicate } else { error.into() })?;
+        row.into_stored(&self.secrets)
+    }
+
+    /// Replaces the stored configuration of `provider.provider` if its row is still at
+    /// `expected_version`; [`StoreError::Conflict`] when it changed, [`StoreError::NotFound`]
+    /// when it is gone.
+    pub fn update_provider(&self, provider: &Provider, expected_version: i64) -> Result<StoredProvider, StoreError> {
+        let changes = changes(provider, &self.secrets)?;
+        let mut conn = self.conn()?;
+        let updated: Option<Row> = diesel::update(
+            ip::table.filter(ip::provider.eq(&provider.provider)).filter(ip::version.eq(expected_version)),
+        )
+        .set((&changes, ip::version.eq(ip::version + 1)))
+        .returning(ROW)
+        .get_result(&mut conn)
+        .optional()?;
+        match updated {
+            Some(row) => row.into_stored(&self.secrets),
+            None => Err(self.missing_or_conflict(&mut conn, &provider.provider)?),
+        }
+    }
+
+    /// Deletes the provider named `name`, if its row is at `expected_version` when one is given.
+    pub fn delete_provider(&self, name: &str, expected_version: Option<i64>) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let by_name = ip::table.filter(ip::provider.eq(name));
+        let deleted = match expected_version {
+            Some(version) => diesel::delete(by_name.filter(ip::version.eq(version))).execute(&mut conn)?,
+            None => diesel::delete(by_name).execute(&mut conn)?,
+        };
+        if deleted == 1 { Ok(()) } else { Err(self.missing_or_conflict(&mut conn, name)?) }
+    }
+
+    fn missing_or_conflict(&self, conn: &mut crate::DbConnection, name: &str) -> Result<StoreError, StoreError> {
+        let exists: Option<i64> = ip::table.select(ip::id).filter(ip::provider.eq(name)).first(conn).optional()?;
+        Ok(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound })
+    }
+
+    /// Every provider in list order, for export and key rotation.
+    pub fn all_providers(&self) -> Result<Vec<StoredProvider>, StoreError> {
+        let total = self.count_providers(false)?;
+        Ok(self.list_providers(false, 0, total.max(1))?.items)
+    }
+}
+
