@@ -53,9 +53,14 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_owned()));
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
-                return Err(StoreError::InvalidUrl("a sqlite URL needs a file path".into()));
+                return Err(StoreError::InvalidUrl(
+                    "a sqlite URL needs a file path".into(),
+                ));
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
@@ -84,7 +89,10 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_size: 10, connection_timeout: Duration::from_secs(5) }
+        Self {
+            max_size: 10,
+            connection_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -121,7 +129,8 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -129,7 +138,10 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-pub(crate) fn build_pool(url: &DatabaseUrl, config: &PoolConfig) -> Result<Pool<Manager>, StoreError> {
+pub(crate) fn build_pool(
+    url: &DatabaseUrl,
+    config: &PoolConfig,
+) -> Result<Pool<Manager>, StoreError> {
     let manager = Manager { url: url.clone() };
     let pool = Pool::builder()
         .max_size(config.max_size.max(1))
@@ -140,6 +152,7 @@ pub(crate) fn build_pool(url: &DatabaseUrl, config: &PoolConfig) -> Result<Pool<
         .test_on_check_out(true)
         .build_unchecked(manager);
     // One connection now, so that a wrong URL or a server that is down is reported at start.
-    pool.get().map_err(|error| StoreError::Unavailable(error.to_string()))?;
+    pool.get()
+        .map_err(|error| StoreError::Unavailable(error.to_string()))?;
     Ok(pool)
 }

@@ -14,6 +14,9 @@ mod schema;
 mod secrets;
 mod users;
 
+#[cfg(feature = "test-support")]
+pub mod testing;
+
 pub use conn::{Backend, DatabaseUrl, DbConnection, PoolConfig};
 pub use error::StoreError;
 pub use providers::{Page, StoredProvider};
@@ -39,17 +42,27 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
 impl Store {
     /// Opens a pool on `url`. Connections are made lazily, except one made at once so that a
     /// wrong URL or an unreachable server is reported here.
-    pub fn open(url: &DatabaseUrl, pool: &PoolConfig, secrets: SecretBox) -> Result<Self, StoreError> {
+    pub fn open(
+        url: &DatabaseUrl,
+        pool: &PoolConfig,
+        secrets: SecretBox,
+    ) -> Result<Self, StoreError> {
         let backend = url.backend();
         let pool = conn::build_pool(url, pool)?;
-        Ok(Self { pool, secrets, backend })
+        Ok(Self {
+            pool,
+            secrets,
+            backend,
+        })
     }
 
     /// Which database this store talks to.
@@ -77,16 +90,24 @@ impl Store {
 
     /// True when a connection can be had and answers a trivial query.
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn()?.batch_execute("SELECT 1").map_err(StoreError::from)
+        self.conn()?
+            .batch_execute("SELECT 1")
+            .map_err(StoreError::from)
     }
 
     /// Connections in use and idle, and the pool's size.
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let state = self.pool.state();
-        (state.connections - state.idle_connections, state.idle_connections, self.pool.max_size())
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
     }
 
     fn conn(&self) -> Result<PooledConnection<conn::Manager>, StoreError> {
-        self.pool.get().map_err(|error| StoreError::Unavailable(error.to_string()))
+        self.pool
+            .get()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))
     }
 }

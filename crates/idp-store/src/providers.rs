@@ -166,10 +166,13 @@ pub(crate) fn now() -> NaiveDateTime {
 
 impl Row {
     fn into_stored(self, secrets: &SecretBox) -> Result<StoredProvider, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of provider {}", self.provider));
-        let list = |text: &str, what: &str| serde_json::from_str::<Vec<String>>(text).map_err(|_| corrupt(what));
-        let mapping_json: serde_json::Value =
-            serde_json::from_str(&self.attribute_mapping).map_err(|_| corrupt("attribute_mapping"))?;
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("{what} of provider {}", self.provider));
+        let list = |text: &str, what: &str| {
+            serde_json::from_str::<Vec<String>>(text).map_err(|_| corrupt(what))
+        };
+        let mapping_json: serde_json::Value = serde_json::from_str(&self.attribute_mapping)
+            .map_err(|_| corrupt("attribute_mapping"))?;
         let attribute_mapping = AttributeMapping(
             mapping_json
                 .as_object()
@@ -222,7 +225,12 @@ fn is_unique_violation(error: &diesel::result::Error) -> bool {
 impl Store {
     /// One page of providers ordered by label, then insertion, and the total count;
     /// `active_only` limits both to active providers.
-    pub fn list_providers(&self, active_only: bool, offset: i64, limit: i64) -> Result<Page, StoreError> {
+    pub fn list_providers(
+        &self,
+        active_only: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page, StoreError> {
         let mut conn = self.conn()?;
         let mut count = ip::table.count().into_boxed();
         let mut query = ip::table.select(ROW).into_boxed();
@@ -231,9 +239,15 @@ impl Store {
             query = query.filter(ip::is_active.eq(true));
         }
         let total: i64 = count.get_result(&mut conn)?;
-        let rows: Vec<Row> =
-            query.order((ip::label.asc(), ip::id.asc())).offset(offset).limit(limit).load(&mut conn)?;
-        let items = rows.into_iter().map(|row| row.into_stored(&self.secrets)).collect::<Result<_, _>>()?;
+        let rows: Vec<Row> = query
+            .order((ip::label.asc(), ip::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .load(&mut conn)?;
+        let items = rows
+            .into_iter()
+            .map(|row| row.into_stored(&self.secrets))
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 
@@ -248,9 +262,16 @@ impl Store {
     }
 
     /// The provider named `name`; with `active_only`, an inactive one counts as absent.
-    pub fn get_provider(&self, name: &str, active_only: bool) -> Result<Option<StoredProvider>, StoreError> {
+    pub fn get_provider(
+        &self,
+        name: &str,
+        active_only: bool,
+    ) -> Result<Option<StoredProvider>, StoreError> {
         let mut conn = self.conn()?;
-        let mut query = ip::table.select(ROW).filter(ip::provider.eq(name)).into_boxed();
+        let mut query = ip::table
+            .select(ROW)
+            .filter(ip::provider.eq(name))
+            .into_boxed();
         if active_only {
             query = query.filter(ip::is_active.eq(true));
         }
@@ -261,8 +282,11 @@ impl Store {
     /// True when a provider of that name exists, active or not.
     pub fn provider_exists(&self, name: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        let found: Option<i64> =
-            ip::table.select(ip::id).filter(ip::provider.eq(name)).first(&mut conn).optional()?;
+        let found: Option<i64> = ip::table
+            .select(ip::id)
+            .filter(ip::provider.eq(name))
+            .first(&mut conn)
+            .optional()?;
         Ok(found.is_some())
     }
 
@@ -271,21 +295,37 @@ impl Store {
         let changes = changes(provider, &self.secrets)?;
         let mut conn = self.conn()?;
         let row: Row = diesel::insert_into(ip::table)
-            .values((ip::provider.eq(&provider.provider), ip::created_at.eq(changes.updated_at), &changes))
+            .values((
+                ip::provider.eq(&provider.provider),
+                ip::created_at.eq(changes.updated_at),
+                &changes,
+            ))
             .returning(ROW)
             .get_result(&mut conn)
-            .map_err(|error| if is_unique_violation(&error) { StoreError::Duplicate } else { error.into() })?;
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    StoreError::Duplicate
+                } else {
+                    error.into()
+                }
+            })?;
         row.into_stored(&self.secrets)
     }
 
     /// Replaces the stored configuration of `provider.provider` if its row is still at
     /// `expected_version`; [`StoreError::Conflict`] when it changed, [`StoreError::NotFound`]
     /// when it is gone.
-    pub fn update_provider(&self, provider: &Provider, expected_version: i64) -> Result<StoredProvider, StoreError> {
+    pub fn update_provider(
+        &self,
+        provider: &Provider,
+        expected_version: i64,
+    ) -> Result<StoredProvider, StoreError> {
         let changes = changes(provider, &self.secrets)?;
         let mut conn = self.conn()?;
         let updated: Option<Row> = diesel::update(
-            ip::table.filter(ip::provider.eq(&provider.provider)).filter(ip::version.eq(expected_version)),
+            ip::table
+                .filter(ip::provider.eq(&provider.provider))
+                .filter(ip::version.eq(expected_version)),
         )
         .set((&changes, ip::version.eq(ip::version + 1)))
         .returning(ROW)
@@ -298,19 +338,41 @@ impl Store {
     }
 
     /// Deletes the provider named `name`, if its row is at `expected_version` when one is given.
-    pub fn delete_provider(&self, name: &str, expected_version: Option<i64>) -> Result<(), StoreError> {
+    pub fn delete_provider(
+        &self,
+        name: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let by_name = ip::table.filter(ip::provider.eq(name));
         let deleted = match expected_version {
-            Some(version) => diesel::delete(by_name.filter(ip::version.eq(version))).execute(&mut conn)?,
+            Some(version) => {
+                diesel::delete(by_name.filter(ip::version.eq(version))).execute(&mut conn)?
+            }
             None => diesel::delete(by_name).execute(&mut conn)?,
         };
-        if deleted == 1 { Ok(()) } else { Err(self.missing_or_conflict(&mut conn, name)?) }
+        if deleted == 1 {
+            Ok(())
+        } else {
+            Err(self.missing_or_conflict(&mut conn, name)?)
+        }
     }
 
-    fn missing_or_conflict(&self, conn: &mut crate::DbConnection, name: &str) -> Result<StoreError, StoreError> {
-        let exists: Option<i64> = ip::table.select(ip::id).filter(ip::provider.eq(name)).first(conn).optional()?;
-        Ok(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound })
+    fn missing_or_conflict(
+        &self,
+        conn: &mut crate::DbConnection,
+        name: &str,
+    ) -> Result<StoreError, StoreError> {
+        let exists: Option<i64> = ip::table
+            .select(ip::id)
+            .filter(ip::provider.eq(name))
+            .first(conn)
+            .optional()?;
+        Ok(if exists.is_some() {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
+        })
     }
 
     /// Every provider in list order, for export and key rotation.
@@ -319,4 +381,3 @@ impl Store {
         Ok(self.list_providers(false, 0, total.max(1))?.items)
     }
 }
-

@@ -19,7 +19,9 @@ pub struct SecretKey {
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -35,13 +37,19 @@ impl SecretKey {
     /// Uses 32 raw bytes as a key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
         if bytes.len() != 32 {
-            return Err(StoreError::Secret(format!("a key has 32 bytes, this one has {}", bytes.len())));
+            return Err(StoreError::Secret(format!(
+                "a key has 32 bytes, this one has {}",
+                bytes.len()
+            )));
         }
         let digest = Sha256::digest(bytes);
         let id = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
         let key = Key::<Aes256Gcm>::try_from(bytes)
             .map_err(|_| StoreError::Secret("a key has 32 bytes".into()))?;
-        Ok(Self { id, cipher: Aes256Gcm::new(&key) })
+        Ok(Self {
+            id,
+            cipher: Aes256Gcm::new(&key),
+        })
     }
 
     /// A fresh random key, written as base64.
@@ -95,7 +103,9 @@ impl SecretBox {
             return Err(corrupt());
         };
         let key = self.keys.iter().find(|key| key.id == id).ok_or_else(|| {
-            StoreError::Secret(format!("no key with id {id} is configured to open a stored secret"))
+            StoreError::Secret(format!(
+                "no key with id {id} is configured to open a stored secret"
+            ))
         })?;
         let blob = BASE64.decode(data).map_err(|_| corrupt())?;
         if blob.len() < NONCE_LEN {
@@ -103,10 +113,9 @@ impl SecretBox {
         }
         let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| corrupt())?;
-        let plaintext = key
-            .cipher
-            .decrypt(&nonce, ciphertext)
-            .map_err(|_| StoreError::Secret("a stored secret does not open under its key".into()))?;
+        let plaintext = key.cipher.decrypt(&nonce, ciphertext).map_err(|_| {
+            StoreError::Secret("a stored secret does not open under its key".into())
+        })?;
         String::from_utf8(plaintext).map_err(|_| corrupt())
     }
 

@@ -49,13 +49,18 @@ pub struct NewToken {
 
 impl std::fmt::Debug for NewToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewToken").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("NewToken")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
 /// The SHA-256 of a key, as stored.
 fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn generate_key() -> String {
@@ -64,20 +69,37 @@ fn generate_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const USER: (users::id, users::username, users::is_staff, users::is_active) =
-    (users::id, users::username, users::is_staff, users::is_active);
+const USER: (
+    users::id,
+    users::username,
+    users::is_staff,
+    users::is_active,
+) = (
+    users::id,
+    users::username,
+    users::is_staff,
+    users::is_active,
+);
 
 impl Store {
     /// The user named `username`, created if absent; an existing user keeps its flags unless
     /// `is_staff` asks for staff.
     pub fn ensure_user(&self, username: &str, is_staff: bool) -> Result<User, StoreError> {
         let mut conn = self.conn()?;
-        let existing: Option<User> =
-            users::table.select(USER).filter(users::username.eq(username)).first(&mut conn).optional()?;
+        let existing: Option<User> = users::table
+            .select(USER)
+            .filter(users::username.eq(username))
+            .first(&mut conn)
+            .optional()?;
         if let Some(user) = existing {
             if is_staff && !user.is_staff {
-                diesel::update(users::table.find(user.id)).set(users::is_staff.eq(true)).execute(&mut conn)?;
-                return Ok(User { is_staff: true, ..user });
+                diesel::update(users::table.find(user.id))
+                    .set(users::is_staff.eq(true))
+                    .execute(&mut conn)?;
+                return Ok(User {
+                    is_staff: true,
+                    ..user
+                });
             }
             return Ok(user);
         }
@@ -104,13 +126,20 @@ impl Store {
     /// True when at least one staff user exists.
     pub fn has_staff_user(&self) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        let found: Option<i64> =
-            users::table.select(users::id).filter(users::is_staff.eq(true)).first(&mut conn).optional()?;
+        let found: Option<i64> = users::table
+            .select(users::id)
+            .filter(users::is_staff.eq(true))
+            .first(&mut conn)
+            .optional()?;
         Ok(found.is_some())
     }
 
     /// Creates a token for `user`, valid until `expires_at` if given.
-    pub fn create_token(&self, user: &User, expires_at: Option<NaiveDateTime>) -> Result<NewToken, StoreError> {
+    pub fn create_token(
+        &self,
+        user: &User,
+        expires_at: Option<NaiveDateTime>,
+    ) -> Result<NewToken, StoreError> {
         let key = generate_key();
         let mut conn = self.conn()?;
         diesel::insert_into(api_tokens::table)
@@ -121,22 +150,32 @@ impl Store {
                 api_tokens::expires_at.eq(expires_at),
             ))
             .execute(&mut conn)?;
-        Ok(NewToken { key, username: user.username.clone(), expires_at })
+        Ok(NewToken {
+            key,
+            username: user.username.clone(),
+            expires_at,
+        })
     }
 
     /// Deletes the token with this key; false when there is none.
     pub fn revoke_token(&self, key: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let deleted =
-            diesel::delete(api_tokens::table.filter(api_tokens::key_hash.eq(hash_key(key)))).execute(&mut conn)?;
+            diesel::delete(api_tokens::table.filter(api_tokens::key_hash.eq(hash_key(key))))
+                .execute(&mut conn)?;
         Ok(deleted > 0)
     }
 
     /// Deletes every token of `username`; returns how many there were.
     pub fn revoke_user_tokens(&self, username: &str) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
-        let ids = users::table.select(users::id).filter(users::username.eq(username));
-        Ok(diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq_any(ids))).execute(&mut conn)?)
+        let ids = users::table
+            .select(users::id)
+            .filter(users::username.eq(username));
+        Ok(
+            diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq_any(ids)))
+                .execute(&mut conn)?,
+        )
     }
 
     /// Looks a presented key up.
