@@ -1,0 +1,119 @@
+//! Request handlers, one file per verb.
+
+pub mod create;
+pub mod delete;
+pub mod discover;
+pub mod fallback;
+pub mod list;
+pub mod retrieve;
+pub mod update;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use idp_core::ValidationErrors;
+use idp_oidc::FetchError;
+use idp_store::{StoreError, StoredProvider};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// Runs blocking store work on the blocking thread pool.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    match web::block(work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(_) => Err(ApiError::Internal("blocking task failed".into())),
+    }
+}
+
+/// The strong ETag of a row version.
+pub(crate) fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header names: `None` when absent or `*`; 412 when it names none
+/// of ours.
+pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed)?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(Some)
+        .ok_or(ApiError::PreconditionFailed)
+}
+
+/// A provider as the caller may see it, with its ETag.
+pub(crate) fn provider_response(
+    mut builder: actix_web::HttpResponseBuilder,
+    stored: &StoredProvider,
+    caller: &Caller,
+    state: &AppState,
+) -> HttpResponse {
+    let body = stored
+        .provider
+        .to_json(caller.is_staff(), state.settings.expose_client_secret);
+    builder
+        .insert_header((header::ETAG, etag(stored.version)))
+        .json(body)
+}
+
+/// The stored provider `name`, as the caller may see it (inactive ones for staff only).
+pub(crate) async fn find_provider(
+    state: &AppState,
+    name: &str,
+    caller: &Caller,
+) -> Result<StoredProvider, ApiError> {
+    let store = state.store.clone();
+    let name = name.to_owned();
+    let active_only = !caller.is_staff();
+    blocking(move || store.get_provider(&name, active_only))
+        .await?
+        .ok_or(ApiError::NotFound(crate::error::NO_PROVIDER))
+}
+
+/// A discovery failure as the `{"discovery_url": [...]}` validation error.
+pub(crate) fn discovery_error(message: String) -> ApiError {
+    ApiError::Validation(ValidationErrors::single("discovery_url", message))
+}
+
+/// Fetches the endpoints of a provider's discovery document for create and update.
+pub(crate) async fn fetch_endpoints(
+    state: &AppState,
+    url: &str,
+    verify_ssl: bool,
+) -> Result<idp_core::ProviderEndpoints, ApiError> {
+    let outcome: Result<_, FetchError> = async {
+        let document = state.discovery.fetch(url, verify_ssl).await?;
+        document.provider_endpoints()
+    }
+    .await;
+    outcome.map_err(|error| {
+        tracing::info!(%error, "discovery failed");
+        discovery_error(error.create_message())
+    })
+}
+
+/// `Allow`-style list for an OPTIONS answer.
+pub(crate) fn options_response(allow: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ALLOW, HeaderValue::from_static(allow)))
+        .json(serde_json::json!({
+            "name": "Identity Provider",
+            "renders": ["application/json"],
+            "parses": ["application/json"],
+        }))
+}

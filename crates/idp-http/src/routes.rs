@@ -1,0 +1,52 @@
+//! The route table.
+
+use actix_web::web;
+
+use crate::handlers::fallback::{Permission, method_not_allowed, not_found};
+use crate::handlers::{create, delete, discover, list, retrieve, update};
+
+macro_rules! fallback {
+    ($permission:expr, $allow:expr) => {
+        web::to(|req, state| method_not_allowed(req, state, $permission, $allow))
+    };
+}
+
+/// Registers the Identity Providers API on an actix-web app or scope.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/identity-providers")
+            // Actions are matched before the detail route, so they never reach `retrieve`.
+            .service(
+                web::resource("/discover_metadata/")
+                    .route(web::post().to(discover::discover_metadata))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/generate-mapping/")
+                    .route(web::post().to(discover::generate_mapping))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/")
+                    .route(web::get().to(list::list))
+                    .route(web::head().to(list::list))
+                    .route(web::post().to(create::create))
+                    .default_service(fallback!(
+                        Permission::StaffOrReadOnly,
+                        "GET, POST, HEAD, OPTIONS"
+                    )),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/")
+                    .route(web::get().to(retrieve::retrieve))
+                    .route(web::put().to(update::put))
+                    .route(web::patch().to(update::patch))
+                    .route(web::delete().to(delete::delete))
+                    .default_service(fallback!(
+                        Permission::StaffOrReadOnly,
+                        "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
+                    )),
+            ),
+    )
+    .default_service(web::to(not_found));
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the Identity Providers API: the real app bound on a loopback port, a real
+//! database (a SQLite file and a PostgreSQL database per test) and a real loopback HTTP server
+//! serving discovery documents. Every test runs once per backend.
+
+mod helpers;
+
+mod bad_input;
+mod crud;
+mod discovery_failures;
+mod pagination;
+mod permissions;
