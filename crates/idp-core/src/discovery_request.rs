@@ -46,8 +46,10 @@ impl DiscoveryRequest {
                     errors.add("discovery_url", "Enter a valid URL.");
                     None
                 }
-                Err(message) => {
-                    errors.add("discovery_url", message);
+                Err(messages) => {
+                    for message in messages {
+                        errors.add("discovery_url", message);
+                    }
                     None
                 }
             },

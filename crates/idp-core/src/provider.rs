@@ -293,6 +293,7 @@ fn parse_fields(
         };
         let result: Result<(), FieldError> = (|| {
             let one = |m: String| FieldError::Messages(vec![m]);
+            let all = FieldError::Messages;
             match name {
                 "protected_fields" => fields.protected_fields = Some(string_list(value)?),
                 "allowed_redirects" => {
@@ -300,7 +301,7 @@ fn parse_fields(
                     fields.allowed_redirects = Some(normalise_redirects(&urls).map_err(one)?);
                 }
                 "provider" => {
-                    let provider = required_text(value, Text::required(32)).map_err(one)?;
+                    let provider = required_text(value, Text::required(32)).map_err(all)?;
                     if !names.allows(&provider) {
                         return Err(one("Invalid provider.".into()));
                     }
@@ -313,36 +314,36 @@ fn parse_fields(
                 }
                 "enable_pkce" => fields.enable_pkce = Some(boolean(value).map_err(one)?),
                 "client_id" => {
-                    fields.client_id = Some(required_text(value, Text::required(200)).map_err(one)?)
+                    fields.client_id = Some(required_text(value, Text::required(200)).map_err(all)?)
                 }
                 "client_secret" => {
                     fields.client_secret =
-                        Some(required_text(value, Text::required(SECRET_MAX)).map_err(one)?);
+                        Some(required_text(value, Text::required(SECRET_MAX)).map_err(all)?);
                 }
                 "discovery_url" => {
                     fields.discovery_url =
-                        Some(required_text(value, Text::required(200)).map_err(one)?);
+                        Some(required_text(value, Text::required(200)).map_err(all)?);
                 }
                 "label" => {
-                    fields.label = Some(required_text(value, Text::required(200)).map_err(one)?)
+                    fields.label = Some(required_text(value, Text::required(200)).map_err(all)?)
                 }
                 "management_url" => {
                     fields.management_url =
-                        Some(required_text(value, Text::blank(200)).map_err(one)?);
+                        Some(required_text(value, Text::blank(200)).map_err(all)?);
                 }
                 "extra_scope" => {
-                    fields.extra_scope = Some(text(value, Text::nullable(200)).map_err(one)?)
+                    fields.extra_scope = Some(text(value, Text::nullable(200)).map_err(all)?)
                 }
                 "extra_fields" => {
-                    fields.extra_fields = Some(text(value, Text::nullable(200)).map_err(one)?)
+                    fields.extra_fields = Some(text(value, Text::nullable(200)).map_err(all)?)
                 }
                 "user_field" => {
                     fields.user_field =
-                        Some(required_text(value, Text::required(100)).map_err(one)?)
+                        Some(required_text(value, Text::required(100)).map_err(all)?)
                 }
                 "user_claim" => {
                     fields.user_claim =
-                        Some(required_text(value, Text::required(100)).map_err(one)?)
+                        Some(required_text(value, Text::required(100)).map_err(all)?)
                 }
                 "attribute_mapping" => {
                     fields.attribute_mapping = Some(AttributeMapping::parse(value).map_err(one)?)

@@ -45,24 +45,35 @@ pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
     })
 }
 
-/// The lower-cased host of a netloc, without userinfo, port or IPv6 brackets.
-fn hostname(netloc: &str) -> String {
+/// The lower-cased host of a netloc, without userinfo, port or IPv6 brackets; `None` when the
+/// brackets do not pair or do not hold an IPv6 address (Python's `urlsplit` refuses such a URL).
+fn hostname(netloc: &str) -> Option<String> {
+    if netloc.contains('[') != netloc.contains(']') {
+        return None;
+    }
+    if let Some((_, bracketed)) = netloc.split_once('[') {
+        let (address, _) = bracketed.split_once(']')?;
+        let address = address.split_once('%').map_or(address, |(ip, _zone)| ip);
+        address.parse::<std::net::Ipv6Addr>().ok()?;
+    }
     let host_port = netloc.rsplit_once('@').map_or(netloc, |(_, host)| host);
-    let host = if let Some(rest) = host_port.strip_prefix('[') {
-        rest.split_once(']').map_or(rest, |(host, _)| host)
+    let host = if let Some((_, bracketed)) = host_port.split_once('[') {
+        bracketed
+            .split_once(']')
+            .map_or(bracketed, |(host, _)| host)
     } else {
         host_port
             .split_once(':')
             .map_or(host_port, |(host, _)| host)
     };
-    host.to_lowercase()
+    Some(host.to_lowercase())
 }
 
 /// True when `url` passes Django's `URLValidator` with the schemes `http`, `https`, `ftp` and
 /// `ftps`: a host that is `localhost`, an IP address or a domain with a top-level label, an
 /// optional numeric port, and no whitespace.
 pub fn is_valid_django_url(url: &str) -> bool {
-    if url.len() > 2048 || url.chars().any(char::is_whitespace) {
+    if url.chars().count() > 2048 || url.chars().any(char::is_whitespace) {
         return false;
     }
     let Some(parts) = split_url(url) else {
@@ -71,10 +82,17 @@ pub fn is_valid_django_url(url: &str) -> bool {
     if !["http", "https", "ftp", "ftps"].contains(&parts.scheme.to_ascii_lowercase().as_str()) {
         return false;
     }
-    let host_port = parts
-        .netloc
-        .rsplit_once('@')
-        .map_or(parts.netloc, |(_, host)| host);
+    // Userinfo is `user[:password]@`: a non-empty user, and neither part holds `:` or `@`.
+    let host_port = match parts.netloc.split_once('@') {
+        Some((userinfo, host_port)) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            if user.is_empty() || password.contains(':') || host_port.contains('@') {
+                return false;
+            }
+            host_port
+        }
+        None => parts.netloc,
+    };
     let (host, port) = if let Some(rest) = host_port.strip_prefix('[') {
         let Some((host, after)) = rest.split_once(']') else {
             return false;
@@ -93,14 +111,15 @@ pub fn is_valid_django_url(url: &str) -> bool {
             None => (Some(host_port), None),
         }
     };
-    if let Some(port) = port {
-        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
     }
+    // A host name has at most 253 characters (RFC 1034), a trailing dot included.
     match host {
         None => true,
-        Some(host) => is_valid_host(host),
+        Some(host) => host.chars().count() <= 253 && is_valid_host(host),
     }
 }
 
@@ -128,6 +147,8 @@ fn is_valid_host(host: &str) -> bool {
         (1..=59).contains(&puny.len()) && puny.bytes().all(|b| b.is_ascii_alphanumeric())
     } else {
         (2..=63).contains(&tld.chars().count())
+            && !tld.starts_with('-')
+            && !tld.ends_with('-')
             && tld
                 .chars()
                 .all(|c| c.is_ascii_alphabetic() || c as u32 >= 0xa1 || c == '-')
@@ -144,7 +165,7 @@ pub fn check_discovery_url_for_provider(provider: &str, url: &str) -> Result<(),
     let invalid = || ValidationErrors::non_field("Invalid discovery URL.");
     let parts = split_url(url).ok_or_else(invalid)?;
     let scheme = parts.scheme.to_ascii_lowercase();
-    let host = hostname(parts.netloc);
+    let host = hostname(parts.netloc).ok_or_else(invalid)?;
     if !(scheme == "http" || scheme == "https") || host.is_empty() {
         return Err(invalid());
     }
