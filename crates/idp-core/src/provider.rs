@@ -254,6 +254,9 @@ const WRITABLE: [&str; 17] = [
 
 const SECRET_MAX: u64 = 200;
 
+/// The message of a create whose provider name is taken.
+pub const DUPLICATE_PROVIDER: &str = "identity provider with this provider already exists.";
+
 fn body_object(body: &Value) -> Result<&Map<String, Value>, ValidationErrors> {
     match body {
         Value::Object(object) => Ok(object),
@@ -272,6 +275,7 @@ fn parse_fields(
     required: &[&str],
     with_provider: bool,
     names: &ProviderNamePolicy,
+    name_taken: bool,
 ) -> Result<Fields, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     for key in object.keys() {
@@ -302,6 +306,10 @@ fn parse_fields(
                 }
                 "provider" => {
                     let provider = required_text(value, Text::required(32)).map_err(all)?;
+                    // Uniqueness is checked before the name rule, as the reference does.
+                    if name_taken {
+                        return Err(one(DUPLICATE_PROVIDER.into()));
+                    }
                     if !names.allows(&provider) {
                         return Err(one("Invalid provider.".into()));
                     }
@@ -368,6 +376,17 @@ impl NewProvider {
     /// Parses and validates a create body: field rules, then the discovery-URL host rule, then
     /// the per-provider defaults for keys the body does not set.
     pub fn parse(body: &Value, names: &ProviderNamePolicy) -> Result<Self, ValidationErrors> {
+        Self::parse_unique(body, names, false)
+    }
+
+    /// Like [`NewProvider::parse`], where `name_taken` tells whether a provider named
+    /// [`NewProvider::requested_name`] already exists: the uniqueness rule is a field rule, so its
+    /// message is reported in its place among the others.
+    pub fn parse_unique(
+        body: &Value,
+        names: &ProviderNamePolicy,
+        name_taken: bool,
+    ) -> Result<Self, ValidationErrors> {
         let object = body_object(body)?;
         let required = [
             "provider",
@@ -376,7 +395,7 @@ impl NewProvider {
             "discovery_url",
             "label",
         ];
-        let fields = parse_fields(object, &required, true, names)?;
+        let fields = parse_fields(object, &required, true, names, name_taken)?;
         let provider = fields.provider.expect("required");
         let discovery_url = fields.discovery_url.expect("required");
         check_discovery_url_for_provider(&provider, &discovery_url)?;
@@ -420,6 +439,13 @@ impl NewProvider {
                 .unwrap_or_else(|| defaults.map(|d| d.extra_fields.to_owned())),
             allowed_redirects: fields.allowed_redirects.unwrap_or_default(),
         }))
+    }
+
+    /// The provider name a create body asks for, read as the field rules read it, when it is a
+    /// usable string; the caller checks whether it is taken before parsing.
+    pub fn requested_name(body: &Value) -> Option<String> {
+        let value = body.as_object()?.get("provider")?;
+        required_text(value, Text::required(32)).ok()
     }
 
     /// The provider's name.
@@ -468,7 +494,7 @@ impl ProviderUpdate {
         };
         let mut ignoring_provider = object.clone();
         ignoring_provider.remove("provider");
-        let fields = parse_fields(&ignoring_provider, required, false, names)?;
+        let fields = parse_fields(&ignoring_provider, required, false, names, false)?;
         if let Some(url) = &fields.discovery_url {
             check_discovery_url_for_provider(provider, url)?;
         }

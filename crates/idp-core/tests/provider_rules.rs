@@ -259,3 +259,40 @@ fn the_url_check_uses_the_trimmed_url() {
         "https://tara.ria.ee/x"
     );
 }
+
+#[test]
+fn a_taken_name_is_reported_in_its_place_before_the_name_rule() {
+    let body = without(
+        with(create_body("Bad Name"), &json!({"protected_fields": "x"})),
+        &["label"],
+    );
+    assert_eq!(
+        idp_core::NewProvider::requested_name(&body).as_deref(),
+        Some("Bad Name")
+    );
+    let errors = idp_core::NewProvider::parse_unique(&body, &any_slug(), true).unwrap_err();
+    let errors = serde_json::to_value(&errors).unwrap();
+    assert_eq!(
+        errors,
+        json!({
+            "protected_fields": ["Expected a list of items but got type \"str\"."],
+            "provider": ["identity provider with this provider already exists."],
+            "label": ["This field is required."],
+        })
+    );
+    let keys: Vec<&str> = errors
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["protected_fields", "provider", "label"]);
+    assert_eq!(
+        idp_core::NewProvider::requested_name(&json!({"provider": 7})).as_deref(),
+        Some("7")
+    );
+    assert_eq!(
+        idp_core::NewProvider::requested_name(&json!({"provider": true})),
+        None
+    );
+}
