@@ -11,6 +11,7 @@ mod catalogue;
 mod defaults;
 mod discovery_request;
 mod errors;
+mod import;
 mod mapping;
 mod names;
 mod parse;
@@ -22,6 +23,7 @@ pub use catalogue::{CLAIM_SCOPES, USER_FIELDS, UserField, user_field};
 pub use defaults::{PROVIDER_DEFAULTS, ProviderDefaults, defaults_for};
 pub use discovery_request::DiscoveryRequest;
 pub use errors::{FieldError, ValidationErrors};
+pub use import::provider_from_export;
 pub use mapping::{
     FieldSuggestion, GeneratedMapping, available_claims, field_suggestions, generate_mapping,
     suggested_claims, suggested_scopes,

@@ -7,6 +7,7 @@
 //!
 //! This crate knows the domain model of `idp-core` and nothing above it: no HTTP, no OIDC.
 
+mod bulk;
 mod conn;
 mod error;
 mod providers;
@@ -17,6 +18,7 @@ mod users;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use bulk::ImportOutcome;
 pub use conn::{Backend, DatabaseUrl, DbConnection, PoolConfig};
 pub use error::StoreError;
 pub use providers::{Page, StoredProvider};

@@ -27,7 +27,7 @@ pub struct Page {
 }
 
 /// The columns a [`Row`] is read from, in its field order.
-const ROW: (
+pub(crate) const ROW: (
     ip::provider,
     ip::is_active,
     ip::client_id,
@@ -76,7 +76,7 @@ const ROW: (
 );
 
 #[derive(Queryable)]
-struct Row {
+pub(crate) struct Row {
     provider: String,
     is_active: bool,
     client_id: String,
@@ -103,7 +103,7 @@ struct Row {
 
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = ip, treat_none_as_null = true)]
-struct Changes {
+pub(crate) struct Changes {
     is_active: bool,
     client_id: String,
     client_secret: String,
@@ -131,7 +131,7 @@ fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-fn changes(provider: &Provider, secrets: &SecretBox) -> Result<Changes, StoreError> {
+pub(crate) fn changes(provider: &Provider, secrets: &SecretBox) -> Result<Changes, StoreError> {
     let p = provider;
     Ok(Changes {
         is_active: p.is_active,
@@ -165,7 +165,7 @@ pub(crate) fn now() -> NaiveDateTime {
 }
 
 impl Row {
-    fn into_stored(self, secrets: &SecretBox) -> Result<StoredProvider, StoreError> {
+    pub(crate) fn into_stored(self, secrets: &SecretBox) -> Result<StoredProvider, StoreError> {
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("{what} of provider {}", self.provider));
         let list = |text: &str, what: &str| {

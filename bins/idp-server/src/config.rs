@@ -1,0 +1,81 @@
+//! Settings shared by the subcommands, each from a flag or its environment variable.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use idp_store::{Backend, DatabaseUrl, PoolConfig, Store};
+
+/// Where the database is and how the pool behaves.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://FILE` (relative), `sqlite:///ABSOLUTE/FILE` or
+    /// `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "IDP_DATABASE_URL",
+        default_value = "sqlite://idp.sqlite3",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Base64 of a 32-byte key sealing client secrets; a comma-separated list keeps older keys
+    /// (after the first) able to open what they sealed.
+    #[arg(long, env = "IDP_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// File holding the key ring, one base64 key per line, the first sealing; created with a
+    /// fresh key (mode 0600) if it does not exist.
+    #[arg(long, env = "IDP_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+    /// Most database connections open at once.
+    #[arg(long, env = "IDP_DB_POOL_SIZE", default_value_t = 10)]
+    pub db_pool_size: u32,
+    /// Seconds a request waits for a database connection before it is answered with 503.
+    #[arg(long, env = "IDP_DB_TIMEOUT", default_value_t = 5)]
+    pub db_timeout: u64,
+}
+
+impl DatabaseArgs {
+    /// The parsed database URL.
+    pub fn url(&self) -> Result<DatabaseUrl> {
+        DatabaseUrl::parse(&self.database_url).context("IDP_DATABASE_URL")
+    }
+
+    /// Opens the store with its key ring (without migrating).
+    pub fn open(&self) -> Result<Store> {
+        let url = self.url()?;
+        let secrets = crate::keys::load_key_ring(self, &url)?;
+        let pool = PoolConfig {
+            max_size: self.db_pool_size,
+            connection_timeout: Duration::from_secs(self.db_timeout.max(1)),
+        };
+        let store = Store::open(&url, &pool, secrets).with_context(|| match url.backend() {
+            Backend::Sqlite => "cannot open the SQLite database".to_owned(),
+            Backend::Postgres => "cannot connect to PostgreSQL".to_owned(),
+        })?;
+        Ok(store)
+    }
+}
+
+/// Log format and level.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// `text` (human-readable) or `json`. The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "IDP_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+impl LogArgs {
+    /// Installs the global tracing subscriber, writing to standard error.
+    pub fn init(&self) {
+        use tracing_subscriber::EnvFilter;
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        let _ = if self.log_format == "json" {
+            builder.json().flatten_event(true).try_init()
+        } else {
+            builder.try_init()
+        };
+    }
+}

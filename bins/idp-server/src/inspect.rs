@@ -1,0 +1,47 @@
+//! `inspect URL`: the discovery report of any provider, with no database.
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use idp_oidc::{DiscoveryClient, FetchPolicy, parse_networks};
+
+/// What to inspect and how to print it.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The provider's discovery URL (`https://idp.example.com/.well-known/openid-configuration`).
+    pub url: String,
+    /// Print the JSON answer of `discover_metadata` instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not verify the provider's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Comma-separated CIDRs the fetcher may reach although the SSRF guard refuses them.
+    #[arg(long, env = "IDP_DISCOVERY_ALLOW_NETWORKS", default_value = "")]
+    pub allow_networks: String,
+}
+
+/// Fetches the document and prints its report; any failure is one line and a non-zero exit.
+pub fn run(args: InspectArgs) -> Result<()> {
+    let policy = FetchPolicy {
+        allow_networks: parse_networks(&args.allow_networks)
+            .map_err(anyhow::Error::msg)
+            .context("IDP_DISCOVERY_ALLOW_NETWORKS")?,
+        ..FetchPolicy::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = DiscoveryClient::new(policy);
+    let document = runtime
+        .block_on(client.fetch(&args.url, !args.insecure))
+        .map_err(|error| anyhow!("{}", error.action_message()))?;
+    let report = document
+        .metadata_report()
+        .map_err(|error| anyhow!("{}", error.action_message()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render_table());
+    }
+    Ok(())
+}

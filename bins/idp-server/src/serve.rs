@@ -1,0 +1,111 @@
+//! `serve` and `migrate`.
+
+use std::net::TcpListener;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use idp_core::ProviderNamePolicy;
+use idp_http::{ApiSettings, AppState, ServerConfig};
+use idp_oidc::{DiscoveryClient, FetchPolicy, parse_networks};
+use idp_store::Store;
+
+use crate::config::{DatabaseArgs, LogArgs};
+
+/// Settings of the API server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "IDP_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+    /// Comma-separated CIDRs the discovery fetcher may reach although the SSRF guard refuses
+    /// them (e.g. `127.0.0.0/8,::1/128` for a provider on this host).
+    #[arg(long, env = "IDP_DISCOVERY_ALLOW_NETWORKS", default_value = "")]
+    pub discovery_allow_networks: String,
+    /// Allowed provider names: empty for any slug of 1-32 characters `[a-z0-9][a-z0-9_-]*`,
+    /// `waldur` for only `tara`, `eduteams` and `keycloak`, or a comma-separated list.
+    #[arg(long, env = "IDP_PROVIDER_NAMES", default_value = "")]
+    pub provider_names: String,
+    /// Whether staff see `client_secret` in responses.
+    #[arg(long, env = "IDP_EXPOSE_CLIENT_SECRET", default_value_t = true, action = clap::ArgAction::Set)]
+    pub expose_client_secret: bool,
+    /// HTTP worker threads; 0 for one per core.
+    #[arg(long, env = "IDP_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+}
+
+/// Applies pending migrations.
+pub fn migrate(database: &DatabaseArgs) -> Result<()> {
+    let store = database.open()?;
+    let applied = store.migrate().context("applying migrations")?;
+    if applied.is_empty() {
+        tracing::info!("the database is up to date");
+    }
+    for version in applied {
+        tracing::info!(%version, "migration applied");
+    }
+    Ok(())
+}
+
+/// Runs the server until SIGTERM or SIGINT, after which in-flight requests finish.
+pub fn run(args: ServeArgs) -> Result<()> {
+    let started = Instant::now();
+    args.log.init();
+    let store = args.database.open()?;
+    let applied = store.migrate().context("applying migrations")?;
+    for version in &applied {
+        tracing::info!(%version, "migration applied");
+    }
+    bootstrap_admin(&store)?;
+
+    let policy = FetchPolicy {
+        allow_networks: parse_networks(&args.discovery_allow_networks)
+            .map_err(anyhow::Error::msg)
+            .context("IDP_DISCOVERY_ALLOW_NETWORKS")?,
+        ..FetchPolicy::default()
+    };
+    let settings = ApiSettings {
+        provider_names: ProviderNamePolicy::from_setting(&args.provider_names)
+            .map_err(anyhow::Error::msg)
+            .context("IDP_PROVIDER_NAMES")?,
+        expose_client_secret: args.expose_client_secret,
+        ..ApiSettings::default()
+    };
+    let listener =
+        TcpListener::bind(&args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;
+    let address = listener.local_addr()?;
+    let config = ServerConfig {
+        workers: args.workers,
+        ..ServerConfig::default()
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let state = AppState {
+            store,
+            discovery: DiscoveryClient::new(policy),
+            settings,
+        };
+        let server = idp_http::serve(listener, state, &config)?;
+        tracing::info!(%address, ready_ms = started.elapsed().as_millis() as u64, "listening");
+        server.await
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// On a database without any staff user, creates `admin` with a token and prints the key once.
+fn bootstrap_admin(store: &Store) -> Result<()> {
+    if store.has_staff_user()? {
+        return Ok(());
+    }
+    let admin = store.ensure_user("admin", true)?;
+    let token = store.create_token(&admin, None)?;
+    // Standard output, not the log: the key must not end up in log collectors.
+    println!("Created staff user 'admin'. Its API token (shown once, keep it safe):");
+    println!("{}", token.key);
+    tracing::info!("created the staff user 'admin'; its token was printed on standard output");
+    Ok(())
+}
