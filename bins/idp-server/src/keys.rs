@@ -32,7 +32,8 @@ pub fn load_key_ring(args: &DatabaseArgs, url: &DatabaseUrl) -> Result<SecretBox
     ring_from_text(&text, &path.display().to_string())
 }
 
-fn default_key_path(db: &Path) -> PathBuf {
+/// `idp-secret.key` in the SQLite database's directory.
+pub fn default_key_path(db: &Path) -> PathBuf {
     db.parent()
         .unwrap_or_else(|| Path::new(""))
         .join("idp-secret.key")
@@ -64,5 +65,22 @@ pub fn create_key_file(path: &Path) -> Result<()> {
         .open(path)
         .with_context(|| format!("cannot create the key file {}", path.display()))?;
     writeln!(file, "{}", SecretKey::generate_base64())?;
+    Ok(())
+}
+
+/// Replaces the key file's content atomically (write beside it, then rename), mode 0600.
+pub fn write_key_file(path: &Path, content: &str) -> Result<()> {
+    let temporary = path.with_extension("key.new");
+    let _ = fs::remove_file(&temporary);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&temporary)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    writeln!(file, "{}", content.trim())?;
+    file.sync_all()?;
+    fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod config;
 mod inspect;
 mod keys;
 mod providers;
+mod secrets;
 mod serve;
 mod token;
 
@@ -46,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: providers::ProvidersCommand,
     },
+    /// Manage the keys that seal client secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets::SecretsCommand,
+    },
     /// Print the discovery report of any provider: claims, scopes, endpoints, suggested mapping.
     /// Needs no database.
     Inspect(inspect::InspectArgs),
@@ -62,6 +68,7 @@ fn main() -> std::process::ExitCode {
         }
         Some(Command::Token { command }) => token::run(command),
         Some(Command::Providers { command }) => providers::run(command),
+        Some(Command::Secrets { command }) => secrets::run(command),
         Some(Command::Inspect(args)) => inspect::run(args),
     };
     match result {
