@@ -1,1 +1,108 @@
-fn main() {}
+//! The project's own automation: `cargo xtask test`, `cargo xtask ci`.
+//!
+//! Run `cargo xtask help` for the list.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test    run the whole test suite on SQLite and PostgreSQL (starts PostgreSQL if it is down)
+  ci      what CI runs: rustfmt check, clippy with warnings denied, then `test`
+";
+
+/// The PostgreSQL server the test suite creates its throwaway databases on.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("ci") => ci(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut command: Command) -> Result<()> {
+    eprintln!("$ {command:?}");
+    let status = command.status().with_context(|| format!("cannot run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]);
+    run(clippy)?;
+    test(&[])
+}
+
+/// Runs every test of the workspace; the PostgreSQL half is mandatory.
+fn test(extra: &[String]) -> Result<()> {
+    let postgres = std::env::var("IDP_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+    ensure_postgres(&postgres)?;
+    let mut command = cargo();
+    command
+        .args(["test", "--workspace", "--all-targets", "--all-features"])
+        .args(extra)
+        .env("IDP_TEST_POSTGRES_URL", &postgres);
+    run(command)?;
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--doc", "--all-features"]);
+    run(doc)
+}
+
+/// Starts the local PostgreSQL cluster when nothing listens on its port, and fails when it
+/// still cannot be reached.
+fn ensure_postgres(url: &str) -> Result<()> {
+    let address = postgres_address(url)?;
+    if reachable(address) {
+        return Ok(());
+    }
+    eprintln!("PostgreSQL is not reachable at {address}; starting the local cluster");
+    let versions = std::fs::read_dir("/etc/postgresql")
+        .context("PostgreSQL is down and /etc/postgresql does not exist: install postgresql")?;
+    for version in versions.flatten() {
+        let version = version.file_name().to_string_lossy().into_owned();
+        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]).status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reachable(address) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    bail!("PostgreSQL is still not reachable at {address}: the PostgreSQL test run is mandatory")
+}
+
+fn postgres_address(url: &str) -> Result<SocketAddr> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host_port = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, host)| host);
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "5432"));
+    let host = if host.is_empty() || host == "localhost" { "127.0.0.1" } else { host };
+    format!("{host}:{port}").parse().with_context(|| format!("cannot read a host and port from {url:?}"))
+}
+
+fn reachable(address: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+}
