@@ -6,6 +6,7 @@ mod helpers;
 
 mod bad_input;
 mod crud;
+mod discovery_actions;
 mod discovery_failures;
 mod pagination;
 mod permissions;

@@ -1,0 +1,99 @@
+//! `idp-server inspect` on a loopback copy of every fixture document: the JSON output equals the
+//! golden `discover_metadata` answer, the table names the suggested mapping, and failures are one
+//! line with a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_idp-server");
+
+fn inspect(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("inspect")
+        .args(args)
+        .env("IDP_DISCOVERY_ALLOW_NETWORKS", "127.0.0.0/8")
+        .output()
+        .expect("idp-server runs")
+}
+
+#[tokio::test]
+async fn inspect_reports_every_fixture_as_discover_metadata_does() {
+    let idp = MockServer::start().await;
+    let fixtures =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/discovery");
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crates/idp-oidc/tests/golden");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    assert_eq!(files.len(), 20);
+    for file in files {
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let route = format!("/{stem}/.well-known/openid-configuration");
+        Mock::given(method("GET"))
+            .and(path(route.clone()))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(std::fs::read_to_string(&file).unwrap()),
+            )
+            .mount(&idp)
+            .await;
+        let url = format!("{}{route}", idp.uri());
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(golden.join(format!("{stem}.discover_metadata.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let json = tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || inspect(&[&url, "--json"])
+        })
+        .await
+        .unwrap();
+        if let Some(messages) = expected.get("discovery_url") {
+            assert!(!json.status.success(), "{stem} must fail");
+            let stderr = String::from_utf8_lossy(&json.stderr);
+            assert_eq!(stderr.trim().lines().count(), 1, "{stem}: {stderr}");
+            assert!(
+                stderr.contains(messages[0].as_str().unwrap()),
+                "{stem}: {stderr}"
+            );
+            continue;
+        }
+        assert!(
+            json.status.success(),
+            "{stem}: {}",
+            String::from_utf8_lossy(&json.stderr)
+        );
+        let printed: Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(printed, expected, "{stem}");
+        let table = tokio::task::spawn_blocking(move || inspect(&[&url]))
+            .await
+            .unwrap();
+        assert!(table.status.success());
+        let text = String::from_utf8(table.stdout).unwrap();
+        let auth = expected["endpoints"]["authorization_endpoint"]
+            .as_str()
+            .unwrap();
+        assert!(text.contains(auth), "{stem}: the table shows the endpoints");
+    }
+}
+
+#[test]
+fn inspect_of_a_refused_address_is_one_line_and_a_failure() {
+    let output = Command::new(BIN)
+        .args(["inspect", "http://169.254.169.254/x"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: URL host resolves to a disallowed address (169.254.169.254)."
+    );
+}
