@@ -312,25 +312,26 @@ impl Store {
         row.into_stored(&self.secrets)
     }
 
-    /// Replaces the stored configuration of `provider.provider` if its row is still at
-    /// `expected_version`; [`StoreError::Conflict`] when it changed, [`StoreError::NotFound`]
-    /// when it is gone.
+    /// Replaces the stored configuration of `provider.provider`. With `expected_version`, only if
+    /// its row is still at that version ([`StoreError::Conflict`] when it changed); without, the
+    /// last writer wins. [`StoreError::NotFound`] when the row is gone.
     pub fn update_provider(
         &self,
         provider: &Provider,
-        expected_version: i64,
+        expected_version: Option<i64>,
     ) -> Result<StoredProvider, StoreError> {
         let changes = changes(provider, &self.secrets)?;
         let mut conn = self.conn()?;
-        let updated: Option<Row> = diesel::update(
-            ip::table
-                .filter(ip::provider.eq(&provider.provider))
-                .filter(ip::version.eq(expected_version)),
-        )
-        .set((&changes, ip::version.eq(ip::version + 1)))
-        .returning(ROW)
-        .get_result(&mut conn)
-        .optional()?;
+        let by_name = ip::table.filter(ip::provider.eq(&provider.provider));
+        let set = (&changes, ip::version.eq(ip::version + 1));
+        let updated: Option<Row> = match expected_version {
+            Some(version) => diesel::update(by_name.filter(ip::version.eq(version)))
+                .set(set)
+                .returning(ROW)
+                .get_result(&mut conn)
+                .optional()?,
+            None => diesel::update(by_name).set(set).returning(ROW).get_result(&mut conn).optional()?,
+        };
         match updated {
             Some(row) => row.into_stored(&self.secrets),
             None => Err(self.missing_or_conflict(&mut conn, &provider.provider)?),

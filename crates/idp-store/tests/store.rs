@@ -123,16 +123,16 @@ fn updates_bump_the_version_and_detect_conflicts(backend: Backend) {
     store.insert_provider(&provider("kc", "One")).unwrap();
     let mut changed = provider("kc", "Two");
     changed.client_secret = "rotated".into();
-    let updated = store.update_provider(&changed, 1).unwrap();
+    let updated = store.update_provider(&changed, Some(1)).unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.provider.label, "Two");
     assert_eq!(updated.provider.client_secret, "rotated");
     assert!(matches!(
-        store.update_provider(&changed, 1),
+        store.update_provider(&changed, Some(1)),
         Err(StoreError::Conflict)
     ));
     assert!(matches!(
-        store.update_provider(&provider("nope", "X"), 1),
+        store.update_provider(&provider("nope", "X"), None),
         Err(StoreError::NotFound)
     ));
 }

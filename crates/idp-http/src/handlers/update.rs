@@ -10,10 +10,37 @@ use crate::auth::authenticate;
 use crate::body::json_body;
 use crate::error::{ApiError, NO_PROVIDER};
 
-/// How often an update without `If-Match` is re-applied when another write got in between.
-const MAX_RETRIES: usize = 8;
+/// How often an update without `If-Match` is applied on a fresh read when another write got in
+/// between; the last attempt writes whatever the row holds then.
+const MAX_ATTEMPTS: usize = 5;
 
 /// `PUT`: replaces the writable fields and fetches the discovery document again.
+#[utoipa::path(
+    put,
+    path = "/api/identity-providers/{provider}/",
+    operation_id = "identity_providers_update",
+    tag = "identity-providers",
+    summary = "Update an identity provider",
+    description = "Staff only. Replaces the writable fields and fetches the discovery document again. With `If-Match`, the update applies only to the version named.",
+    params(
+        ("provider" = String, Path),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the update applies to; 412 when the provider has changed since"),
+    ),
+    request_body = crate::json::IdentityProviderRequest,
+    security(("tokenAuth" = [])),
+    responses(
+        (status = 200, description = "The provider updated", body = crate::json::IdentityProvider, headers(
+            ("ETag" = String, description = "The new version of the provider"),
+        )),
+        (status = 400, description = "Validation failed, the discovery document could not be used, or the body is not JSON"),
+        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
+        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
+        (status = 404, description = "No such provider", body = crate::json::ErrorDetail),
+        (status = 412, description = "`If-Match` does not name the current version", body = crate::json::ErrorDetail),
+        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
+        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+    ),
+)]
 pub async fn put(
     req: HttpRequest,
     path: web::Path<String>,
@@ -25,6 +52,32 @@ pub async fn put(
 
 /// `PATCH`: changes the fields given; the discovery document is fetched again only when
 /// `discovery_url` is among them.
+#[utoipa::path(
+    patch,
+    path = "/api/identity-providers/{provider}/",
+    operation_id = "identity_providers_partial_update",
+    tag = "identity-providers",
+    summary = "Partially update an identity provider",
+    description = "Staff only. Changes the fields given; the discovery document is fetched again only when `discovery_url` is among them. With `If-Match`, the update applies only to the version named.",
+    params(
+        ("provider" = String, Path),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the update applies to; 412 when the provider has changed since"),
+    ),
+    request_body = crate::json::PatchedIdentityProviderRequest,
+    security(("tokenAuth" = [])),
+    responses(
+        (status = 200, description = "The provider updated", body = crate::json::IdentityProvider, headers(
+            ("ETag" = String, description = "The new version of the provider"),
+        )),
+        (status = 400, description = "Validation failed, the discovery document could not be used, or the body is not JSON"),
+        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
+        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
+        (status = 404, description = "No such provider", body = crate::json::ErrorDetail),
+        (status = 412, description = "`If-Match` does not name the current version", body = crate::json::ErrorDetail),
+        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
+        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+    ),
+)]
 pub async fn patch(
     req: HttpRequest,
     path: web::Path<String>,
@@ -53,26 +106,23 @@ async fn update(
     let endpoints = match changes.discovery_url() {
         Some(url) => {
             let verify_ssl = changes.verify_ssl().unwrap_or(stored.provider.verify_ssl);
-            Some(fetch_endpoints(&state, url, verify_ssl).await?)
+            Some(fetch_endpoints(&req, &state, url, verify_ssl).await?)
         }
         None => None,
     };
-    for _ in 0..MAX_RETRIES {
+    for attempt in 1..=MAX_ATTEMPTS {
         let mut provider = stored.provider.clone();
         changes.clone().apply(&mut provider, endpoints.clone());
         let store = state.store.clone();
-        let version = stored.version;
+        // Compare-and-swap on the version read; the last attempt of a request without
+        // `If-Match` writes unconditionally, as a plain PUT or PATCH always did.
+        let version = (expected.is_some() || attempt < MAX_ATTEMPTS).then_some(stored.version);
         let outcome = web::block(move || store.update_provider(&provider, version))
             .await
             .map_err(|_| ApiError::Internal("blocking task failed".into()))?;
         match outcome {
             Ok(updated) => {
-                return Ok(provider_response(
-                    HttpResponse::Ok(),
-                    &updated,
-                    &caller,
-                    &state,
-                ));
+                return Ok(provider_response(HttpResponse::Ok(), &updated, &caller, &state));
             }
             Err(StoreError::NotFound) => return Err(ApiError::NotFound(NO_PROVIDER)),
             Err(StoreError::Conflict) if expected.is_some() => {
@@ -83,5 +133,6 @@ async fn update(
             Err(other) => return Err(other.into()),
         }
     }
-    Err(ApiError::Unavailable)
+    // Only reachable if the row was deleted and created again under our last write.
+    Err(ApiError::PreconditionFailed)
 }

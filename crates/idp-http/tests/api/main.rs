@@ -5,6 +5,7 @@
 mod helpers;
 
 mod bad_input;
+mod concurrency;
 mod crud;
 mod discovery_actions;
 mod discovery_failures;
