@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/{provider:[^/.]+}/")
                     .route(web::get().to(retrieve::retrieve))
+                    .route(web::head().to(retrieve::retrieve))
                     .route(web::put().to(update::put))
                     .route(web::patch().to(update::patch))
                     .route(web::delete().to(delete::delete))

@@ -231,23 +231,34 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Page, StoreError> {
+        self.list_page(active_only, limit, |_| Some(offset))
+    }
+
+    /// Counts the list and loads one page of it on a single connection: `pick` gets the total
+    /// and returns the offset of the page to load, or `None` to load nothing (a page that does
+    /// not exist, or a request that needs only the count).
+    pub fn list_page(
+        &self,
+        active_only: bool,
+        limit: i64,
+        pick: impl FnOnce(i64) -> Option<i64>,
+    ) -> Result<Page, StoreError> {
         let mut conn = self.conn()?;
         let mut count = ip::table.count().into_boxed();
-        let mut query = ip::table.select(ROW).into_boxed();
         if active_only {
             count = count.filter(ip::is_active.eq(true));
-            query = query.filter(ip::is_active.eq(true));
         }
         let total: i64 = count.get_result(&mut conn)?;
-        let rows: Vec<Row> = query
-            .order((ip::label.asc(), ip::id.asc()))
-            .offset(offset)
-            .limit(limit)
-            .load(&mut conn)?;
-        let items = rows
-            .into_iter()
-            .map(|row| row.into_stored(&self.secrets))
-            .collect::<Result<_, _>>()?;
+        let Some(offset) = pick(total) else {
+            return Ok(Page { items: Vec::new(), total });
+        };
+        let mut query = ip::table.select(ROW).into_boxed();
+        if active_only {
+            query = query.filter(ip::is_active.eq(true));
+        }
+        let rows: Vec<Row> =
+            query.order((ip::label.asc(), ip::id.asc())).offset(offset).limit(limit).load(&mut conn)?;
+        let items = rows.into_iter().map(|row| row.into_stored(&self.secrets)).collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 
