@@ -1,7 +1,7 @@
 //! `serve` and `migrate`.
 
 use std::net::TcpListener;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -36,6 +36,12 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 for one per core.
     #[arg(long, env = "IDP_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Seconds a client may take to send a request's head; slower clients are cut off.
+    #[arg(long, env = "IDP_CLIENT_TIMEOUT", default_value_t = 10)]
+    pub client_timeout: u64,
+    /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "IDP_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
 }
 
 /// Applies pending migrations.

@@ -107,6 +107,16 @@ impl Store {
         )
     }
 
+    /// Runs `work` on one pooled connection: for queries of an embedding service's own, and for
+    /// tests that need to hold a connection.
+    pub fn with_connection<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, diesel::result::Error>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(work(&mut conn)?)
+    }
+
     fn conn(&self) -> Result<PooledConnection<conn::Manager>, StoreError> {
         self.pool
             .get()
