@@ -86,7 +86,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let address = listener.local_addr()?;
     let config = ServerConfig {
         workers: args.workers,
-        ..ServerConfig::default()
+        client_request_timeout: Duration::from_secs(args.client_timeout.max(1)),
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
     };
     actix_web::rt::System::new().block_on(async move {
         let state = AppState {
