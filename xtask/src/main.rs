@@ -1,6 +1,8 @@
-//! The project's own automation: `cargo xtask test`, `cargo xtask ci`.
+//! The project's own automation: `cargo xtask test`, `ci`, `openapi`, `bench`.
 //!
 //! Run `cargo xtask help` for the list.
+
+mod bench;
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -13,7 +15,11 @@ usage: cargo xtask <command>
 
 commands:
   test    run the whole test suite on SQLite and PostgreSQL (starts PostgreSQL if it is down)
-  ci      what CI runs: rustfmt check, clippy with warnings denied, then `test`
+  ci      what CI runs: rustfmt check, docs/openapi.json up to date, clippy with warnings
+          denied, then `test`
+  openapi write docs/openapi.json from the code (the document served at /api/schema/)
+  bench   load-test the release server on SQLite and PostgreSQL with wrk; writes
+          docs/benchmarks.md (options: --duration SECONDS, --growth-max N, --only sqlite|postgres)
 ";
 
 /// The PostgreSQL server the test suite creates its throwaway databases on.
@@ -24,6 +30,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("ci") => ci(),
+        Some("openapi") => openapi(),
+        Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -32,13 +40,23 @@ fn main() -> Result<()> {
     }
 }
 
+/// The workspace root: xtask's manifest directory's parent.
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf()
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 fn run(mut command: Command) -> Result<()> {
     eprintln!("$ {command:?}");
-    let status = command.status().with_context(|| format!("cannot run {command:?}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed with {status}");
     }
@@ -49,15 +67,60 @@ fn ci() -> Result<()> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
+    check_openapi()?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(clippy)?;
     test(&[])
 }
 
+/// The test that compares the committed `docs/openapi.json` with the document the code
+/// generates; with `IDP_BLESS=1` it writes the file instead. Running it through cargo keeps
+/// xtask free of the API's dependencies.
+fn openapi_test() -> Command {
+    let mut command = cargo();
+    command.args([
+        "test",
+        "-p",
+        "idp-http",
+        "--all-features",
+        "--test",
+        "openapi",
+        "--",
+        "--exact",
+        "committed_document_is_current",
+    ]);
+    command
+}
+
+/// Writes `docs/openapi.json` from the code.
+fn openapi() -> Result<()> {
+    let mut command = openapi_test();
+    command.env("IDP_BLESS", "1");
+    run(command)?;
+    eprintln!("wrote docs/openapi.json");
+    Ok(())
+}
+
+/// Fails when `docs/openapi.json` is not what the code generates.
+fn check_openapi() -> Result<()> {
+    let mut command = openapi_test();
+    command.env_remove("IDP_BLESS");
+    run(command).context("docs/openapi.json is stale: run `cargo xtask openapi` and commit it")
+}
+
 /// Runs every test of the workspace; the PostgreSQL half is mandatory.
 fn test(extra: &[String]) -> Result<()> {
-    let postgres = std::env::var("IDP_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+    let postgres =
+        std::env::var("IDP_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
     ensure_postgres(&postgres)?;
     let mut command = cargo();
     command
@@ -82,7 +145,9 @@ fn ensure_postgres(url: &str) -> Result<()> {
         .context("PostgreSQL is down and /etc/postgresql does not exist: install postgresql")?;
     for version in versions.flatten() {
         let version = version.file_name().to_string_lossy().into_owned();
-        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]).status();
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &version, "main", "start"])
+            .status();
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -97,10 +162,18 @@ fn ensure_postgres(url: &str) -> Result<()> {
 fn postgres_address(url: &str) -> Result<SocketAddr> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let host_port = rest.split(['/', '?']).next().unwrap_or_default();
-    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, host)| host);
+    let host_port = host_port
+        .rsplit_once('@')
+        .map_or(host_port, |(_, host)| host);
     let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "5432"));
-    let host = if host.is_empty() || host == "localhost" { "127.0.0.1" } else { host };
-    format!("{host}:{port}").parse().with_context(|| format!("cannot read a host and port from {url:?}"))
+    let host = if host.is_empty() || host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    format!("{host}:{port}")
+        .parse()
+        .with_context(|| format!("cannot read a host and port from {url:?}"))
 }
 
 fn reachable(address: SocketAddr) -> bool {

@@ -13,7 +13,10 @@ fn main() {
     let bad = json!({"provider": "Bad Name", "label": "", "allowed_redirects": ["http://portal.example.com"]});
     match NewProvider::parse(&bad, &names) {
         Ok(_) => unreachable!("the body is invalid"),
-        Err(errors) => println!("rejected: {}", serde_json::to_string_pretty(&errors).unwrap()),
+        Err(errors) => println!(
+            "rejected: {}",
+            serde_json::to_string_pretty(&errors).unwrap()
+        ),
     }
 
     // A valid Keycloak body gets Keycloak's defaults merged under the keys it sets.
@@ -33,9 +36,15 @@ fn main() {
         userinfo_url: "https://login.example.org/userinfo".into(),
         logout_url: String::new(),
     });
-    println!("stored as: {}", serde_json::to_string_pretty(&provider.to_json(true, false)).unwrap());
+    println!(
+        "stored as: {}",
+        serde_json::to_string_pretty(&provider.to_json(true, false)).unwrap()
+    );
 
     // Mapping suggestions from the claims and scopes a provider advertises.
-    let mapping = generate_mapping(&["sub", "email", "given_name", "family_name"], &["openid", "email", "profile"]);
+    let mapping = generate_mapping(
+        &["sub", "email", "given_name", "family_name"],
+        &["openid", "email", "profile"],
+    );
     println!("suggested: {}", serde_json::to_string(&mapping).unwrap());
 }

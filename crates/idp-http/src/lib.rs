@@ -10,6 +10,10 @@ mod auth;
 mod body;
 mod error;
 mod handlers;
+mod health;
+mod json;
+mod metrics;
+pub mod openapi;
 mod pagination;
 mod request_log;
 mod routes;
@@ -24,6 +28,7 @@ use idp_oidc::DiscoveryClient;
 use idp_store::Store;
 
 pub use error::ApiError;
+pub use metrics::Metrics;
 pub use routes::configure;
 
 /// How the API behaves, beyond where it stores and fetches.
@@ -87,10 +92,14 @@ pub fn serve(
     config: &ServerConfig,
 ) -> std::io::Result<Server> {
     let data = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::new());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(metrics.clone())
             .wrap(actix_web::middleware::from_fn(request_log::log_request))
+            .configure(health::configure)
+            .configure(openapi::configure)
             .configure(configure)
     })
     .client_request_timeout(config.client_request_timeout)

@@ -6,6 +6,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::metrics::Metrics;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,7 +36,11 @@ pub async fn log_request(
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".into());
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(metrics) = response.request().app_data::<web::Data<Metrics>>() {
+        metrics.observe_request(&route, method.as_str(), status, seconds);
+    }
+    let latency_ms = seconds * 1000.0;
     tracing::info!(
         target: "idp_http::request",
         %method, %route, status, latency_ms = format_args!("{latency_ms:.2}"), request_id = %request_id,

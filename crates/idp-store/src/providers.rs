@@ -27,7 +27,8 @@ pub struct Page {
 }
 
 /// The columns a [`Row`] is read from, in its field order.
-pub(crate) const ROW: (
+/// The column types of [`ROW`].
+type RowColumns = (
     ip::provider,
     ip::is_active,
     ip::client_id,
@@ -50,7 +51,9 @@ pub(crate) const ROW: (
     ip::extra_fields,
     ip::allowed_redirects,
     ip::version,
-) = (
+);
+
+pub(crate) const ROW: RowColumns = (
     ip::provider,
     ip::is_active,
     ip::client_id,
@@ -250,15 +253,24 @@ impl Store {
         }
         let total: i64 = count.get_result(&mut conn)?;
         let Some(offset) = pick(total) else {
-            return Ok(Page { items: Vec::new(), total });
+            return Ok(Page {
+                items: Vec::new(),
+                total,
+            });
         };
         let mut query = ip::table.select(ROW).into_boxed();
         if active_only {
             query = query.filter(ip::is_active.eq(true));
         }
-        let rows: Vec<Row> =
-            query.order((ip::label.asc(), ip::id.asc())).offset(offset).limit(limit).load(&mut conn)?;
-        let items = rows.into_iter().map(|row| row.into_stored(&self.secrets)).collect::<Result<_, _>>()?;
+        let rows: Vec<Row> = query
+            .order((ip::label.asc(), ip::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .load(&mut conn)?;
+        let items = rows
+            .into_iter()
+            .map(|row| row.into_stored(&self.secrets))
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
 
@@ -341,7 +353,11 @@ impl Store {
                 .returning(ROW)
                 .get_result(&mut conn)
                 .optional()?,
-            None => diesel::update(by_name).set(set).returning(ROW).get_result(&mut conn).optional()?,
+            None => diesel::update(by_name)
+                .set(set)
+                .returning(ROW)
+                .get_result(&mut conn)
+                .optional()?,
         };
         match updated {
             Some(row) => row.into_stored(&self.secrets),
@@ -389,7 +405,6 @@ impl Store {
 
     /// Every provider in list order, for export and key rotation.
     pub fn all_providers(&self) -> Result<Vec<StoredProvider>, StoreError> {
-        let total = self.count_providers(false)?;
-        Ok(self.list_providers(false, 0, total.max(1))?.items)
+        Ok(self.list_page(false, i64::MAX, |_| Some(0))?.items)
     }
 }

@@ -10,6 +10,26 @@ use crate::error::{ApiError, NO_PROVIDER};
 
 /// Deletes a provider (staff only): 204, or 404 when unknown, or 412 when `If-Match` names an
 /// older version.
+#[utoipa::path(
+    delete,
+    path = "/api/identity-providers/{provider}/",
+    operation_id = "identity_providers_destroy",
+    tag = "identity-providers",
+    summary = "Delete an identity provider",
+    description = "Staff only. With `If-Match`, deletes only the version named.",
+    params(
+        ("provider" = String, Path),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the deletion applies to; 412 when the provider has changed since"),
+    ),
+    security(("tokenAuth" = [])),
+    responses(
+        (status = 204, description = "No response body"),
+        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
+        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
+        (status = 404, description = "No such provider", body = crate::json::ErrorDetail),
+        (status = 412, description = "`If-Match` does not name the current version", body = crate::json::ErrorDetail),
+    ),
+)]
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,

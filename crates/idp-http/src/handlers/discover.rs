@@ -86,10 +86,13 @@ async fn fetch(
     caller.require_staff()?;
     let body = json_body(req, payload, state.settings.max_body_bytes).await?;
     let request = DiscoveryRequest::parse(&body)?;
-    let outcome = state.discovery.fetch_cached(&request.discovery_url, request.verify_ssl).await;
+    let outcome = state
+        .discovery
+        .fetch_cached(&request.discovery_url, request.verify_ssl)
+        .await;
     observe_discovery(req, &outcome);
     outcome.map_err(|error| {
-            tracing::info!(%error, "discovery failed");
-            discovery_error(message(&error))
-        })
+        tracing::info!(%error, "discovery failed");
+        discovery_error(message(&error))
+    })
 }

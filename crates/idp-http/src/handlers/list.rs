@@ -12,28 +12,50 @@ use crate::pagination::PageRequest;
 /// Lists providers ordered by label: all of them for staff, active ones for everyone else.
 /// The body is a bare array; `X-Result-Count` and `Link` carry the paging. `HEAD` answers the
 /// same headers without a body.
+#[utoipa::path(
+    get,
+    path = "/api/identity-providers/",
+    operation_id = "identity_providers_list",
+    tag = "identity-providers",
+    summary = "List identity providers",
+    description = "Providers ordered by label: all of them for staff, active ones for everyone else (anonymous callers included). The body is a bare array; `X-Result-Count` and `Link` carry the paging.",
+    params(crate::json::PageParams),
+    security(("tokenAuth" = []), ()),
+    responses(
+        (status = 200, description = "One page of providers, ordered by label", body = [crate::json::IdentityProvider], headers(
+            ("x-result-count" = isize, description = "Total number of results available"),
+            ("Link" = String, description = "Links to the first, previous, next and last pages (RFC 8288)"),
+        )),
+        (status = 401, description = "The `Authorization` header names an invalid or expired token", body = crate::json::ErrorDetail),
+        (status = 404, description = "Invalid page", body = crate::json::ErrorDetail),
+    ),
+)]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = authenticate(&req, &state).await?;
     let paging = PageRequest::from_request(&req);
     let active_only = !caller.is_staff();
     let store = state.store.clone();
     let size = paging.size;
-    let total = blocking({
-        let store = store.clone();
-        move || store.count_providers(active_only)
+    let head = req.method() == Method::HEAD;
+    // Count and page on one connection; the page to load depends on the count.
+    let page = blocking({
+        let paging = paging.clone();
+        move || {
+            store.list_page(active_only, size, |total| {
+                let number = paging.number(total).ok()?;
+                (!head).then_some((number - 1) * size)
+            })
+        }
     })
     .await?;
-    let number = paging.number(total)?;
-    let links = paging.link_header(number, total);
+    let number = paging.number(page.total)?;
     let mut response = HttpResponse::Ok();
     response
-        .insert_header(("X-Result-Count", total.to_string()))
-        .insert_header(("Link", links));
-    if req.method() == Method::HEAD {
+        .insert_header(("X-Result-Count", page.total.to_string()))
+        .insert_header(("Link", paging.link_header(number, page.total)));
+    if head {
         return Ok(response.content_type("application/json").finish());
     }
-    let page =
-        blocking(move || store.list_providers(active_only, (number - 1) * size, size)).await?;
     let staff = caller.is_staff();
     let with_secret = state.settings.expose_client_secret;
     let body: Vec<serde_json::Value> = page

@@ -92,6 +92,7 @@ pub(crate) fn discovery_error(message: String) -> ApiError {
 
 /// Fetches the endpoints of a provider's discovery document for create and update.
 pub(crate) async fn fetch_endpoints(
+    req: &HttpRequest,
     state: &AppState,
     url: &str,
     verify_ssl: bool,
@@ -101,10 +102,18 @@ pub(crate) async fn fetch_endpoints(
         document.provider_endpoints()
     }
     .await;
+    observe_discovery(req, &outcome);
     outcome.map_err(|error| {
         tracing::info!(%error, "discovery failed");
         discovery_error(error.create_message())
     })
+}
+
+/// Counts a discovery fetch in the metrics, when the app has them.
+pub(crate) fn observe_discovery<T>(req: &HttpRequest, outcome: &Result<T, FetchError>) {
+    if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
+        metrics.observe_discovery(crate::metrics::discovery_outcome(outcome));
+    }
 }
 
 /// `Allow`-style list for an OPTIONS answer.

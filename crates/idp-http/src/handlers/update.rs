@@ -122,7 +122,12 @@ async fn update(
             .map_err(|_| ApiError::Internal("blocking task failed".into()))?;
         match outcome {
             Ok(updated) => {
-                return Ok(provider_response(HttpResponse::Ok(), &updated, &caller, &state));
+                return Ok(provider_response(
+                    HttpResponse::Ok(),
+                    &updated,
+                    &caller,
+                    &state,
+                ));
             }
             Err(StoreError::NotFound) => return Err(ApiError::NotFound(NO_PROVIDER)),
             Err(StoreError::Conflict) if expected.is_some() => {

@@ -1,0 +1,33 @@
+//! Liveness and readiness probes.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::AppState;
+
+/// `GET /health/live`: the process is up and serving.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// `GET /health/ready`: the database answers; 503 with the reason when it does not.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.clone();
+    match web::block(move || store.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "reason": format!("database: {error}")}))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "reason": "the readiness check could not run"})),
+    }
+}
+
+/// Registers `/health/live`, `/health/ready` and `/metrics`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health/live", web::get().to(live))
+        .route("/health/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(crate::metrics::metrics));
+}

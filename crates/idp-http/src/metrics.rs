@@ -1,0 +1,128 @@
+//! Prometheus metrics: requests by route, method and status, latency, discovery fetches by
+//! outcome, and database pool use.
+
+use actix_web::{HttpResponse, web};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::AppState;
+
+/// The server's metrics, in a registry of their own.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    discovery: IntCounterVec,
+    pool: IntGaugeVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "idp_http_requests_total",
+                "HTTP requests answered, by route, method and status.",
+            ),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "idp_http_request_duration_seconds",
+                "Time to answer an HTTP request.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+            ]),
+            &["route", "method"],
+        )
+        .expect("valid metric");
+        let discovery = IntCounterVec::new(
+            Opts::new(
+                "idp_discovery_fetches_total",
+                "Discovery document fetches, by outcome.",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "idp_db_pool_connections",
+                "Database pool connections, by state (in_use, idle, max).",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(discovery.clone()),
+            Box::new(pool.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metrics are registered once");
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            discovery,
+            pool,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[route, method])
+            .observe(seconds);
+    }
+
+    /// Counts one discovery fetch: `ok`, `refused` (SSRF guard), `unreachable` or `invalid`.
+    pub fn observe_discovery(&self, outcome: &str) {
+        self.discovery.with_label_values(&[outcome]).inc();
+    }
+
+    fn render(&self, state: &AppState) -> String {
+        let (in_use, idle, max) = state.store.pool_state();
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(in_use));
+        self.pool.with_label_values(&["idle"]).set(i64::from(idle));
+        self.pool.with_label_values(&["max"]).set(i64::from(max));
+        let mut buffer = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// The outcome label of a discovery fetch.
+pub fn discovery_outcome<T>(result: &Result<T, idp_oidc::FetchError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(error) if error.is_guard() => "refused",
+        Err(error) if error.is_transport() => "unreachable",
+        Err(_) => "invalid",
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(metrics: web::Data<Metrics>, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render(&state))
+}

@@ -1,0 +1,513 @@
+//! `cargo xtask bench`: the release server under load from wrk, on SQLite and PostgreSQL.
+//!
+//! For each database: seed 10,000 providers (through `idp-server providers import`), start the
+//! release server, measure its time to ready, drive each scenario with wrk at 64 connections,
+//! read its peak RSS, then measure list latency as the table grows. Writes `docs/benchmarks.md`.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+const CONNECTIONS: u32 = 64;
+const KEY: &str = "YmVuY2htYXJrLWtleS1iZW5jaG1hcmsta2V5LTMyYnk=";
+
+/// One wrk run.
+#[derive(Debug, Clone, Default)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// Options: `--duration SECONDS` per scenario (default 10), `--growth-max N` largest table
+/// for the growth runs (default 100000), `--only sqlite|postgres`.
+struct Options {
+    duration: u64,
+    growth_max: usize,
+    backends: Vec<&'static str>,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        duration: 10,
+        growth_max: 100_000,
+        backends: vec!["sqlite", "postgres"],
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().context("a value after the flag");
+        match arg.as_str() {
+            "--duration" => options.duration = value()?.parse()?,
+            "--growth-max" => options.growth_max = value()?.parse()?,
+            "--only" => {
+                options.backends = match value()?.as_str() {
+                    "sqlite" => vec!["sqlite"],
+                    "postgres" => vec!["postgres"],
+                    other => bail!("unknown backend {other}"),
+                }
+            }
+            other => bail!("unknown bench option {other}"),
+        }
+    }
+    Ok(options)
+}
+
+/// Runs the benchmark and writes docs/benchmarks.md.
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let options = options(args)?;
+    ensure_wrk()?;
+    let mut build = super::cargo();
+    build
+        .args(["build", "--release", "-p", "idp-server"])
+        .current_dir(root);
+    super::run(build)?;
+    let binary = root.join("target/release/idp-server");
+    let work = root.join("target/bench");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+
+    let mut report = String::new();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()?;
+    writeln!(report, "# Benchmarks\n")?;
+    writeln!(
+        report,
+        "Measured by `cargo xtask bench` on {} with {cores} cores; wrk shares the machine with the server \
+         (2 threads, {CONNECTIONS} connections, {} s per scenario). 10,000 providers are seeded; the ratio \
+         compares each scenario's throughput with `/health/live`, the server's own ceiling on this machine.\n",
+        String::from_utf8_lossy(&date.stdout).trim(),
+        options.duration
+    )?;
+    for backend in &options.backends {
+        let db = Database::create(backend, &work)?;
+        seed(&binary, &db, &work, 10_000)?;
+        let staff = token(&binary, &db)?;
+        let mut server = Server::start(&binary, &db)?;
+        let ready_ms = server.ready_ms;
+        let base = server.base.clone();
+        let d = options.duration;
+        let ceiling = wrk(&base, "/health/live", None, None, d)?;
+        let scenarios = [
+            (
+                "retrieve, anonymous",
+                wrk(&base, "/api/identity-providers/p05000/", None, None, d)?,
+            ),
+            (
+                "retrieve, staff",
+                wrk(
+                    &base,
+                    "/api/identity-providers/p05000/",
+                    Some(&staff),
+                    None,
+                    d,
+                )?,
+            ),
+            (
+                "list, page_size=10",
+                wrk(
+                    &base,
+                    "/api/identity-providers/?page_size=10&page=7",
+                    None,
+                    None,
+                    d,
+                )?,
+            ),
+            (
+                "list, page_size=100",
+                wrk(
+                    &base,
+                    "/api/identity-providers/?page_size=100&page=7",
+                    None,
+                    None,
+                    d,
+                )?,
+            ),
+            (
+                "PATCH label, staff",
+                wrk(
+                    &base,
+                    "/api/identity-providers/p00042/",
+                    Some(&staff),
+                    Some(&work),
+                    d,
+                )?,
+            ),
+        ];
+        let rss_mib = server.peak_rss_mib()?;
+        server.stop();
+        writeln!(
+            report,
+            "## {}\n",
+            if *backend == "sqlite" {
+                "SQLite"
+            } else {
+                "PostgreSQL"
+            }
+        )?;
+        writeln!(
+            report,
+            "| scenario | requests/s | p50 ms | p99 ms | errors | ratio of ceiling |"
+        )?;
+        writeln!(report, "|---|---:|---:|---:|---:|---:|")?;
+        let row = |name: &str, load: &Load| {
+            format!(
+                "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.0} % |\n",
+                load.rps,
+                load.p50_ms,
+                load.p99_ms,
+                load.errors,
+                100.0 * load.rps / ceiling.rps.max(1.0)
+            )
+        };
+        report.push_str(&row("`/health/live` (ceiling)", &ceiling));
+        for (name, load) in &scenarios {
+            report.push_str(&row(name, load));
+        }
+        writeln!(
+            report,
+            "\nPeak RSS under load: {rss_mib:.1} MiB. Start to ready on the seeded database: {ready_ms:.1} ms.\n"
+        )?;
+        db.drop_database();
+    }
+
+    writeln!(
+        report,
+        "## Cost growth: list (`page_size=100`, page 2), anonymous\n"
+    )?;
+    let sizes: Vec<usize> = [10, 1_000, 10_000, 100_000]
+        .into_iter()
+        .filter(|n| *n <= options.growth_max)
+        .collect();
+    write!(report, "| database |")?;
+    for size in &sizes {
+        write!(report, " {size} providers: p50 / p99 ms, req/s |")?;
+    }
+    writeln!(report, "\n|---|{}", "---:|".repeat(sizes.len()))?;
+    for backend in &options.backends {
+        write!(report, "| {backend} |")?;
+        for size in &sizes {
+            let db = Database::create(backend, &work)?;
+            seed(&binary, &db, &work, *size)?;
+            let mut server = Server::start(&binary, &db)?;
+            let load = wrk(
+                &server.base,
+                "/api/identity-providers/?page_size=100&page=2",
+                None,
+                None,
+                options.duration.min(5),
+            )?;
+            server.stop();
+            db.drop_database();
+            write!(
+                report,
+                " {:.2} / {:.2}, {:.0} |",
+                load.p50_ms, load.p99_ms, load.rps
+            )?;
+        }
+        writeln!(report)?;
+    }
+    let path = root.join("docs/benchmarks.md");
+    std::fs::write(&path, &report)?;
+    println!("{report}");
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn ensure_wrk() -> Result<()> {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    eprintln!("installing wrk from Debian's packages");
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "wrk"])
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        let _ = Command::new("apt-get").arg("update").status();
+        let status = Command::new("apt-get")
+            .args(["install", "-y", "wrk"])
+            .status()?;
+        if !status.success() {
+            bail!("wrk is needed: apt-get install wrk");
+        }
+    }
+    Ok(())
+}
+
+/// A throwaway database for one run.
+struct Database {
+    url: String,
+    postgres_name: Option<String>,
+}
+
+impl Database {
+    fn create(backend: &str, work: &Path) -> Result<Self> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if backend == "sqlite" {
+            let path = work.join(format!("bench-{n}.sqlite3"));
+            return Ok(Self {
+                url: format!("sqlite://{}", path.display()),
+                postgres_name: None,
+            });
+        }
+        let name = format!("idp_bench_{}_{n}", std::process::id());
+        psql(&format!("CREATE DATABASE {name}"))?;
+        Ok(Self {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            postgres_name: Some(name),
+        })
+    }
+
+    fn drop_database(&self) {
+        if let Some(name) = &self.postgres_name {
+            let _ = psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn psql(sql: &str) -> Result<()> {
+    let status = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-q",
+            "-c",
+            sql,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .context("psql is needed for the PostgreSQL runs")?;
+    if !status.success() {
+        bail!("psql failed: {sql}");
+    }
+    Ok(())
+}
+
+fn server_command(binary: &Path, db: &Database) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env("IDP_DATABASE_URL", &db.url)
+        .env("IDP_SECRET_KEY", KEY)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Seeds `count` providers through `idp-server providers import`.
+fn seed(binary: &Path, db: &Database, work: &Path, count: usize) -> Result<()> {
+    let file = work.join(format!("seed-{count}.json"));
+    if !file.exists() {
+        let mut text = String::with_capacity(count * 700);
+        text.push('[');
+        for i in 0..count {
+            if i > 0 {
+                text.push(',');
+            }
+            write!(
+                text,
+                r#"{{"provider":"p{i:05}","label":"Provider {:05}","client_id":"client-{i}","client_secret":"secret-{i}","is_active":true,"discovery_url":"https://idp{i}.example.org/.well-known/openid-configuration","auth_url":"https://idp{i}.example.org/auth","token_url":"https://idp{i}.example.org/token","userinfo_url":"https://idp{i}.example.org/userinfo","logout_url":"","attribute_mapping":{{"email":"email","first_name":"given_name","last_name":"family_name"}},"allowed_redirects":["https://portal.example.org"],"extra_scope":"email profile"}}"#,
+                (i * 7919) % count.max(1)
+            )?;
+        }
+        text.push(']');
+        std::fs::write(&file, text)?;
+    }
+    let mut command = server_command(binary, db);
+    command
+        .args(["providers", "import"])
+        .arg(&file)
+        .stdout(Stdio::null());
+    super::run(command)
+}
+
+fn token(binary: &Path, db: &Database) -> Result<String> {
+    let output = server_command(binary, db)
+        .args(["token", "create", "--username", "bench", "--staff"])
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "token create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    ready_ms: f64,
+}
+
+impl Server {
+    fn start(binary: &Path, db: &Database) -> Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let started = Instant::now();
+        let child = server_command(binary, db)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()?;
+        let deadline = started + Duration::from_secs(30);
+        loop {
+            if live(port) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the server did not become ready");
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            ready_ms,
+        })
+    }
+
+    fn peak_rss_mib(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("VmHWM in /proc")?;
+        Ok(kib / 1024.0)
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn live(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let request = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
+/// Runs wrk against `path`; with `patch_dir`, sends PATCH requests changing the label.
+fn wrk(
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    patch_dir: Option<&PathBuf>,
+    seconds: u64,
+) -> Result<Load> {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2",
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
+    if let Some(token) = token {
+        command.args(["-H", &format!("Authorization: Token {token}")]);
+    }
+    if let Some(dir) = patch_dir {
+        let script = dir.join("patch.lua");
+        std::fs::write(
+            &script,
+            "wrk.method = \"PATCH\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             counter = 0\nrequest = function()\n  counter = counter + 1\n  \
+             return wrk.format(nil, nil, nil, '{\"label\": \"Label ' .. counter .. '\"}')\nend\n",
+        )?;
+        command.arg("-s").arg(&script);
+    }
+    command.arg(format!("{base}{path}"));
+    let output = command.output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!(
+            "wrk failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    parse_wrk(&text)
+}
+
+fn parse_wrk(text: &str) -> Result<Load> {
+    let mut load = Load::default();
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("Requests/sec:") {
+            load.rps = rest.trim().parse()?;
+        } else if let Some(rest) = line.strip_prefix("50%") {
+            load.p50_ms = duration_ms(rest.trim())?;
+        } else if let Some(rest) = line.strip_prefix("99%") {
+            load.p99_ms = duration_ms(rest.trim())?;
+        } else if let Some(rest) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            load.errors += rest.trim().parse::<u64>()?;
+        } else if let Some(rest) = line.strip_prefix("Socket errors:") {
+            for part in rest.split(',') {
+                if let Some(n) = part
+                    .split_whitespace()
+                    .last()
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    load.errors += n;
+                }
+            }
+        }
+    }
+    if load.rps == 0.0 {
+        bail!("could not read wrk's output:\n{text}");
+    }
+    Ok(load)
+}
+
+fn duration_ms(text: &str) -> Result<f64> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .context("a unit")?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse()?;
+    Ok(match unit {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        "m" => value * 60_000.0,
+        other => bail!("unknown unit {other}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_output() {
+        let text = "  Latency Distribution\n     50%  812.00us\n     75%    1.20ms\n     90%    2.01ms\n     99%    5.55ms\n  \
+                    Socket errors: connect 0, read 2, write 0, timeout 1\n  Non-2xx or 3xx responses: 4\nRequests/sec:  12345.67\n";
+        let load = parse_wrk(text).unwrap();
+        assert!((load.rps - 12345.67).abs() < 1e-6);
+        assert!((load.p50_ms - 0.812).abs() < 1e-9);
+        assert!((load.p99_ms - 5.55).abs() < 1e-9);
+        assert_eq!(load.errors, 7);
+    }
+}
