@@ -88,6 +88,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         workers: args.workers,
         client_request_timeout: Duration::from_secs(args.client_timeout.max(1)),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+        // Each blocking task holds one of the pool's connections.
+        blocking_threads: args.database.db_pool_size as usize,
     };
     actix_web::rt::System::new().block_on(async move {
         let state = AppState {

@@ -406,3 +406,68 @@ fn import(db: &TestDatabase, file: &Path, dry_run: bool) -> Command {
     }
     c
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_have_one_line_per_request_with_its_route_status_latency_and_id() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let port = free_port();
+    let mut child = command(&db)
+        .env("IDP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let response = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{port}/api/identity-providers/missing/"
+        ))
+        .header("X-Request-Id", "req-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["request_id"] == "req-42")
+        .collect();
+    assert_eq!(requests.len(), 1, "{text}");
+    let line = requests[0];
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["route"], "/api/identity-providers/{provider:[^/.]+}/");
+    assert_eq!(line["status"], 404);
+    assert!(
+        line["latency_ms"].is_string() || line["latency_ms"].is_number(),
+        "{line}"
+    );
+    assert!(text.contains("admin"), "the start-up is logged too");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.len() == 40 && l.bytes().all(|b| b.is_ascii_hexdigit()))
+    );
+}

@@ -72,6 +72,9 @@ pub struct ServerConfig {
     pub client_request_timeout: Duration,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_timeout: Duration,
+    /// Threads each worker may run blocking database work on. Every such task holds a pooled
+    /// connection, so more threads than connections only wait, and each costs memory.
+    pub blocking_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             workers: 0,
             client_request_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
+            blocking_threads: 8,
         }
     }
 }
@@ -104,7 +108,8 @@ pub fn serve(
     })
     .client_request_timeout(config.client_request_timeout)
     .client_disconnect_timeout(Duration::from_secs(5))
-    .shutdown_timeout(config.shutdown_timeout.as_secs());
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .worker_max_blocking_threads(config.blocking_threads.max(1));
     if config.workers > 0 {
         server = server.workers(config.workers);
     }

@@ -26,9 +26,11 @@ CREATE TABLE identity_providers (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
--- Lists are ordered by label, then insertion; the partial index serves the public (active) view.
+-- Lists are ordered by label, then insertion: staff lists walk (label, id); the public list
+-- filters on is_active with a bound parameter, which a partial index cannot serve, so it walks
+-- (is_active, label, id).
 CREATE INDEX identity_providers_label_id ON identity_providers (label, id);
-CREATE INDEX identity_providers_active_label_id ON identity_providers (label, id) WHERE is_active;
+CREATE INDEX identity_providers_active_label_id ON identity_providers (is_active, label, id);
 
 CREATE TABLE users (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,

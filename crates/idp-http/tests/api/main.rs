@@ -9,5 +9,6 @@ mod concurrency;
 mod crud;
 mod discovery_actions;
 mod discovery_failures;
+mod ops;
 mod pagination;
 mod permissions;
