@@ -36,7 +36,8 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 for one per core.
     #[arg(long, env = "IDP_WORKERS", default_value_t = 0)]
     pub workers: usize,
-    /// Seconds a client may take to send a request's head; slower clients are cut off.
+    /// Seconds a client may take to send a request's head, and again its body; slower clients
+    /// are cut off (408 for a stalled body).
     #[arg(long, env = "IDP_CLIENT_TIMEOUT", default_value_t = 10)]
     pub client_timeout: u64,
     /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT.
@@ -79,6 +80,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .map_err(anyhow::Error::msg)
             .context("IDP_PROVIDER_NAMES")?,
         expose_client_secret: args.expose_client_secret,
+        db_timeout: Duration::from_secs(args.database.db_timeout.max(1)),
         ..ApiSettings::default()
     };
     let listener =

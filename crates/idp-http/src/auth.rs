@@ -71,8 +71,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller,
         }
         (Some(key), None) => key.to_owned(),
     };
-    let store = state.store.clone();
-    match blocking(move || store.authenticate(&key)).await? {
+    match blocking(state, move |store| store.authenticate(&key)).await? {
         Authentication::User(user) => Ok(Caller::User(user)),
         Authentication::Invalid => Err(ApiError::Unauthenticated("Invalid token.".into())),
         Authentication::Expired => Err(ApiError::Unauthenticated("Token has expired.".into())),

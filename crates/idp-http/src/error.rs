@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 412: `If-Match` does not name the current version.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// 408: the client took too long to send its body.
+    #[error("request body timed out")]
+    RequestTimeout,
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -71,6 +74,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -94,6 +98,9 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => json!({
                 "detail": "The provider was changed since you read it: If-Match does not match its current ETag."
             }),
+            ApiError::RequestTimeout => {
+                json!({"detail": "The request body was not received in time."})
+            }
             ApiError::PayloadTooLarge => json!({"detail": "Request body is too large."}),
             ApiError::UnsupportedMediaType(media) => {
                 json!({"detail": format!("Unsupported media type \"{media}\" in request.")})

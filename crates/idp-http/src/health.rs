@@ -12,16 +12,16 @@ pub async fn live() -> HttpResponse {
 
 /// `GET /health/ready`: the database answers; 503 with the reason when it does not.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.store.clone();
-    match web::block(move || store.ping()).await {
+    match crate::handlers::store_call(&state, |store| store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Err(error)) => {
             tracing::warn!(%error, "not ready");
             HttpResponse::ServiceUnavailable()
                 .json(json!({"status": "unavailable", "reason": format!("database: {error}")}))
         }
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "reason": "the readiness check could not run"})),
+        Err(_) => HttpResponse::ServiceUnavailable().json(
+            json!({"status": "unavailable", "reason": "the database did not answer in time"}),
+        ),
     }
 }
 

@@ -40,6 +40,12 @@ pub struct ApiSettings {
     pub expose_client_secret: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a request may take to send its body before it is answered 408. [`serve`] sets
+    /// it to [`ServerConfig::client_request_timeout`], so one limit covers head and body.
+    pub body_timeout: Duration,
+    /// How long a request waits for the database (a connection and its query) before it is
+    /// answered 503, even when the database hangs rather than refuses.
+    pub db_timeout: Duration,
 }
 
 impl Default for ApiSettings {
@@ -48,6 +54,8 @@ impl Default for ApiSettings {
             provider_names: ProviderNamePolicy::AnySlug,
             expose_client_secret: true,
             max_body_bytes: 64 * 1024,
+            body_timeout: Duration::from_secs(10),
+            db_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -95,6 +103,8 @@ pub fn serve(
     state: AppState,
     config: &ServerConfig,
 ) -> std::io::Result<Server> {
+    let mut state = state;
+    state.settings.body_timeout = config.client_request_timeout;
     let data = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
     let mut server = HttpServer::new(move || {

@@ -97,7 +97,7 @@ fn upsert(
             Ok(ImportOutcome::Created)
         }
         Some(row) => {
-            let stored = row.into_stored(secrets)?;
+            let stored = row.into_stored(Some(secrets))?;
             if stored.provider == *provider {
                 return Ok(ImportOutcome::Unchanged);
             }

@@ -100,6 +100,29 @@ impl Default for PoolConfig {
 #[derive(Debug)]
 pub(crate) struct Manager {
     url: DatabaseUrl,
+    timeout: Duration,
+}
+
+/// Adds libpq's `connect_timeout` and TCP keepalives to a PostgreSQL URL that does not set them,
+/// so that a server that hangs (rather than refuses) cannot hold a connection attempt forever.
+fn with_timeouts(url: &str, timeout: Duration) -> String {
+    let mut url = url.to_owned();
+    let settings = [
+        ("connect_timeout", timeout.as_secs().max(1).to_string()),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", "10".to_owned()),
+        (
+            "tcp_user_timeout",
+            timeout.as_millis().max(1000).to_string(),
+        ),
+    ];
+    for (key, value) in settings {
+        if !url.contains(&format!("{key}=")) {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("{key}={value}"));
+        }
+    }
+    url
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -108,9 +131,11 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                diesel::PgConnection::establish(&with_timeouts(url, self.timeout))
+                    .map(DbConnection::Postgresql)
+                    .map_err(r2d2::Error::ConnectionError)
+            }
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
                 let mut conn = diesel::SqliteConnection::establish(&path)
@@ -145,7 +170,10 @@ pub(crate) fn build_pool(
     url: &DatabaseUrl,
     config: &PoolConfig,
 ) -> Result<Pool<Manager>, StoreError> {
-    let manager = Manager { url: url.clone() };
+    let manager = Manager {
+        url: url.clone(),
+        timeout: config.connection_timeout,
+    };
     let pool = Pool::builder()
         .max_size(config.max_size.max(1))
         .min_idle(Some(0))
@@ -155,6 +183,9 @@ pub(crate) fn build_pool(
         // connection cannot lose its server, so it is not tested (that would cost a query per
         // request).
         .test_on_check_out(url.backend() == Backend::Postgres)
+        // Failed connection attempts are reported by the requests that wait for them (503
+        // and one warning each), not once more per retry.
+        .error_handler(Box::new(r2d2::NopErrorHandler))
         .build_unchecked(manager);
     // One connection now, so that a wrong URL or a server that is down is reported at start.
     pool.get()

@@ -168,7 +168,12 @@ pub(crate) fn now() -> NaiveDateTime {
 }
 
 impl Row {
-    pub(crate) fn into_stored(self, secrets: &SecretBox) -> Result<StoredProvider, StoreError> {
+    /// The stored provider; its client secret is opened only when `secrets` is given, and left
+    /// empty otherwise (for readers who are never shown it).
+    pub(crate) fn into_stored(
+        self,
+        secrets: Option<&SecretBox>,
+    ) -> Result<StoredProvider, StoreError> {
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("{what} of provider {}", self.provider));
         let list = |text: &str, what: &str| {
@@ -186,7 +191,10 @@ impl Row {
         );
         let protected_fields = list(&self.protected_fields, "protected_fields")?;
         let allowed_redirects = list(&self.allowed_redirects, "allowed_redirects")?;
-        let client_secret = secrets.open(&self.client_secret)?;
+        let client_secret = match secrets {
+            Some(secrets) => secrets.open(&self.client_secret)?,
+            None => String::new(),
+        };
         Ok(StoredProvider {
             version: self.version,
             provider: Provider {
@@ -234,16 +242,18 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Page, StoreError> {
-        self.list_page(active_only, limit, |_| Some(offset))
+        self.list_page(active_only, limit, true, |_| Some(offset))
     }
 
     /// Counts the list and loads one page of it on a single connection: `pick` gets the total
     /// and returns the offset of the page to load, or `None` to load nothing (a page that does
-    /// not exist, or a request that needs only the count).
+    /// not exist, or a request that needs only the count). Client secrets are opened only with
+    /// `open_secrets`, and left empty otherwise.
     pub fn list_page(
         &self,
         active_only: bool,
         limit: i64,
+        open_secrets: bool,
         pick: impl FnOnce(i64) -> Option<i64>,
     ) -> Result<Page, StoreError> {
         let mut conn = self.conn()?;
@@ -267,9 +277,10 @@ impl Store {
             .offset(offset)
             .limit(limit)
             .load(&mut conn)?;
+        let secrets = open_secrets.then_some(&self.secrets);
         let items = rows
             .into_iter()
-            .map(|row| row.into_stored(&self.secrets))
+            .map(|row| row.into_stored(secrets))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
     }
@@ -290,6 +301,17 @@ impl Store {
         name: &str,
         active_only: bool,
     ) -> Result<Option<StoredProvider>, StoreError> {
+        self.find_provider(name, active_only, true)
+    }
+
+    /// [`Store::get_provider`], opening the client secret only with `open_secret` (it is left
+    /// empty otherwise).
+    pub fn find_provider(
+        &self,
+        name: &str,
+        active_only: bool,
+        open_secret: bool,
+    ) -> Result<Option<StoredProvider>, StoreError> {
         let mut conn = self.conn()?;
         let mut query = ip::table
             .select(ROW)
@@ -299,7 +321,8 @@ impl Store {
             query = query.filter(ip::is_active.eq(true));
         }
         let row: Option<Row> = query.first(&mut conn).optional()?;
-        row.map(|row| row.into_stored(&self.secrets)).transpose()
+        let secrets = open_secret.then_some(&self.secrets);
+        row.map(|row| row.into_stored(secrets)).transpose()
     }
 
     /// True when a provider of that name exists, active or not.
@@ -332,7 +355,7 @@ impl Store {
                     error.into()
                 }
             })?;
-        row.into_stored(&self.secrets)
+        row.into_stored(Some(&self.secrets))
     }
 
     /// Replaces the stored configuration of `provider.provider`. With `expected_version`, only if
@@ -360,7 +383,7 @@ impl Store {
                 .optional()?,
         };
         match updated {
-            Some(row) => row.into_stored(&self.secrets),
+            Some(row) => row.into_stored(Some(&self.secrets)),
             None => Err(self.missing_or_conflict(&mut conn, &provider.provider)?),
         }
     }
@@ -405,6 +428,6 @@ impl Store {
 
     /// Every provider in list order, for export and key rotation.
     pub fn all_providers(&self) -> Result<Vec<StoredProvider>, StoreError> {
-        Ok(self.list_page(false, i64::MAX, |_| Some(0))?.items)
+        Ok(self.list_page(false, i64::MAX, true, |_| Some(0))?.items)
     }
 }

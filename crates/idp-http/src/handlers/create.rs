@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{DUPLICATE_PROVIDER, NewProvider, ValidationErrors};
 use idp_store::StoreError;
 
-use super::{blocking, fetch_endpoints, provider_response};
+use super::{blocking, fetch_endpoints, provider_response, store_call};
 use crate::AppState;
 use crate::auth::authenticate;
 use crate::body::json_body;
@@ -40,21 +40,15 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let caller = authenticate(&req, &state).await?;
     caller.require_staff()?;
-    let body = json_body(&req, payload, state.settings.max_body_bytes).await?;
+    let body = json_body(&req, payload, &state.settings).await?;
     let name_taken = match NewProvider::requested_name(&body) {
-        Some(name) => {
-            let store = state.store.clone();
-            blocking(move || store.provider_exists(&name)).await?
-        }
+        Some(name) => blocking(&state, move |store| store.provider_exists(&name)).await?,
         None => false,
     };
     let new = NewProvider::parse_unique(&body, &state.settings.provider_names, name_taken)?;
     let endpoints = fetch_endpoints(&req, &state, new.discovery_url(), new.verify_ssl()).await?;
     let provider = new.into_provider(endpoints);
-    let store = state.store.clone();
-    let inserted = web::block(move || store.insert_provider(&provider))
-        .await
-        .map_err(|_| ApiError::Internal("blocking task failed".into()))?;
+    let inserted = store_call(&state, move |store| store.insert_provider(&provider)).await?;
     match inserted {
         Ok(stored) => Ok(provider_response(
             HttpResponse::Created(),

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use idp_store::StoreError;
 
-use super::if_match;
+use super::{if_match, store_call};
 use crate::AppState;
 use crate::auth::authenticate;
 use crate::error::{ApiError, NO_PROVIDER};
@@ -38,10 +38,9 @@ pub async fn delete(
     let caller = authenticate(&req, &state).await?;
     caller.require_staff()?;
     let expected = if_match(&req)?;
-    let store = state.store.clone();
     let name = path.into_inner();
-    let outcome = web::block(move || store.delete_provider(&name, expected)).await;
-    match outcome.map_err(|_| ApiError::Internal("blocking task failed".into()))? {
+    let outcome = store_call(&state, move |store| store.delete_provider(&name, expected)).await;
+    match outcome? {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(StoreError::NotFound) => Err(ApiError::NotFound(NO_PROVIDER)),
         Err(StoreError::Conflict) => Err(ApiError::PreconditionFailed),

@@ -84,7 +84,7 @@ async fn fetch(
 ) -> Result<std::sync::Arc<DiscoveryDocument>, ApiError> {
     let caller = authenticate(req, state).await?;
     caller.require_staff()?;
-    let body = json_body(req, payload, state.settings.max_body_bytes).await?;
+    let body = json_body(req, payload, &state.settings).await?;
     let request = DiscoveryRequest::parse(&body)?;
     let outcome = state
         .discovery

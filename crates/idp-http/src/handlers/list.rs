@@ -34,14 +34,15 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let caller = authenticate(&req, &state).await?;
     let paging = PageRequest::from_request(&req);
     let active_only = !caller.is_staff();
-    let store = state.store.clone();
     let size = paging.size;
     let head = req.method() == Method::HEAD;
+    // The secret is opened only for callers who are shown it.
+    let open_secrets = caller.is_staff() && state.settings.expose_client_secret;
     // Count and page on one connection; the page to load depends on the count.
-    let page = blocking({
+    let page = blocking(&state, {
         let paging = paging.clone();
-        move || {
-            store.list_page(active_only, size, |total| {
+        move |store| {
+            store.list_page(active_only, size, open_secrets, |total| {
                 let number = paging.number(total).ok()?;
                 (!head).then_some((number - 1) * size)
             })

@@ -12,22 +12,41 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::ValidationErrors;
 use idp_oidc::FetchError;
-use idp_store::{StoreError, StoredProvider};
+use idp_store::{Store, StoreError, StoredProvider};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
-/// Runs blocking store work on the blocking thread pool.
-pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+/// Runs store work on the blocking thread pool; a database that does not answer within the
+/// configured time gets the request a 503 (the blocked thread finishes on its own later).
+pub(crate) async fn store_call<T, F>(
+    state: &AppState,
+    work: F,
+) -> Result<Result<T, StoreError>, ApiError>
 where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
-    match web::block(work).await {
-        Ok(result) => result.map_err(ApiError::from),
-        Err(_) => Err(ApiError::Internal("blocking task failed".into())),
+    let store = state.store.clone();
+    let call = web::block(move || work(&store));
+    match actix_web::rt::time::timeout(state.settings.db_timeout, call).await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(_)) => Err(ApiError::Internal("blocking task failed".into())),
+        Err(_) => {
+            tracing::warn!("the database did not answer in time");
+            Err(ApiError::Unavailable)
+        }
     }
+}
+
+/// [`store_call`] with every store error mapped to its API error.
+pub(crate) async fn blocking<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    store_call(state, work).await?.map_err(ApiError::from)
 }
 
 /// The strong ETag of a row version.
@@ -77,12 +96,15 @@ pub(crate) async fn find_provider(
     name: &str,
     caller: &Caller,
 ) -> Result<StoredProvider, ApiError> {
-    let store = state.store.clone();
     let name = name.to_owned();
     let active_only = !caller.is_staff();
-    blocking(move || store.get_provider(&name, active_only))
-        .await?
-        .ok_or(ApiError::NotFound(crate::error::NO_PROVIDER))
+    // The secret is opened only for callers who are shown it.
+    let open_secret = caller.is_staff() && state.settings.expose_client_secret;
+    blocking(state, move |store| {
+        store.find_provider(&name, active_only, open_secret)
+    })
+    .await?
+    .ok_or(ApiError::NotFound(crate::error::NO_PROVIDER))
 }
 
 /// A discovery failure as the `{"discovery_url": [...]}` validation error.

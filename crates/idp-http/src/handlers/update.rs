@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{ProviderUpdate, UpdateKind};
 use idp_store::StoreError;
 
-use super::{fetch_endpoints, find_provider, if_match, provider_response};
+use super::{fetch_endpoints, find_provider, if_match, provider_response, store_call};
 use crate::AppState;
 use crate::auth::authenticate;
 use crate::body::json_body;
@@ -101,7 +101,7 @@ async fn update(
     if expected.is_some_and(|version| version != stored.version) {
         return Err(ApiError::PreconditionFailed);
     }
-    let body = json_body(&req, payload, state.settings.max_body_bytes).await?;
+    let body = json_body(&req, payload, &state.settings).await?;
     let changes = ProviderUpdate::parse(&body, &name, kind, &state.settings.provider_names)?;
     let endpoints = match changes.discovery_url() {
         Some(url) => {
@@ -113,13 +113,13 @@ async fn update(
     for attempt in 1..=MAX_ATTEMPTS {
         let mut provider = stored.provider.clone();
         changes.clone().apply(&mut provider, endpoints.clone());
-        let store = state.store.clone();
         // Compare-and-swap on the version read; the last attempt of a request without
         // `If-Match` writes unconditionally, as a plain PUT or PATCH always did.
         let version = (expected.is_some() || attempt < MAX_ATTEMPTS).then_some(stored.version);
-        let outcome = web::block(move || store.update_provider(&provider, version))
-            .await
-            .map_err(|_| ApiError::Internal("blocking task failed".into()))?;
+        let outcome = store_call(&state, move |store| {
+            store.update_provider(&provider, version)
+        })
+        .await?;
         match outcome {
             Ok(updated) => {
                 return Ok(provider_response(
