@@ -31,7 +31,7 @@ pub use mapping::{
 pub use names::{ProviderNamePolicy, REFERENCE_PROVIDERS};
 pub use provider::{
     AttributeMapping, DUPLICATE_PROVIDER, HIDDEN_FIELDS, NewProvider, Provider, ProviderEndpoints,
-    ProviderUpdate, UpdateKind,
+    ProviderUpdate, ProviderView, UpdateKind,
 };
 pub use redirects::normalise_redirects;
 pub use url_rules::{UrlParts, check_discovery_url_for_provider, is_valid_django_url, split_url};

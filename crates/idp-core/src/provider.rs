@@ -160,39 +160,62 @@ impl Provider {
     /// `staff` shows the fields hidden from others; `with_secret` (staff only) includes
     /// `client_secret`.
     pub fn to_json(&self, staff: bool, with_secret: bool) -> Value {
-        let mut map = Map::new();
-        let mut put = |key: &str, value: Value| {
-            map.insert(key.to_owned(), value);
-        };
-        put("protected_fields", self.protected_fields.clone().into());
-        put("allowed_redirects", self.allowed_redirects.clone().into());
-        put("provider", self.provider.clone().into());
-        put("is_active", self.is_active.into());
-        put("client_id", self.client_id.clone().into());
-        if staff && with_secret {
-            put("client_secret", self.client_secret.clone().into());
+        serde_json::to_value(self.view(staff, with_secret)).unwrap_or_default()
+    }
+
+    /// The provider as the API shows it to a caller, serialised straight from the fields (no
+    /// intermediate JSON value): the same keys in the same order as [`Provider::to_json`].
+    pub fn view(&self, staff: bool, with_secret: bool) -> ProviderView<'_> {
+        ProviderView {
+            provider: self,
+            staff,
+            with_secret: staff && with_secret,
         }
-        put("verify_ssl", self.verify_ssl.into());
-        put(
+    }
+}
+
+/// A provider as one caller may see it; see [`Provider::view`].
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderView<'a> {
+    provider: &'a Provider,
+    staff: bool,
+    with_secret: bool,
+}
+
+impl Serialize for ProviderView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = self.provider;
+        let len = 16 + usize::from(self.with_secret) + if self.staff { 4 } else { 0 };
+        let mut map = serializer.serialize_map(Some(len))?;
+        map.serialize_entry("protected_fields", &p.protected_fields)?;
+        map.serialize_entry("allowed_redirects", &p.allowed_redirects)?;
+        map.serialize_entry("provider", &p.provider)?;
+        map.serialize_entry("is_active", &p.is_active)?;
+        map.serialize_entry("client_id", &p.client_id)?;
+        if self.with_secret {
+            map.serialize_entry("client_secret", &p.client_secret)?;
+        }
+        map.serialize_entry("verify_ssl", &p.verify_ssl)?;
+        map.serialize_entry(
             "enable_post_logout_redirect",
-            self.enable_post_logout_redirect.into(),
-        );
-        put("enable_pkce", self.enable_pkce.into());
-        put("discovery_url", self.discovery_url.clone().into());
-        put("userinfo_url", self.endpoints.userinfo_url.clone().into());
-        put("token_url", self.endpoints.token_url.clone().into());
-        put("auth_url", self.endpoints.auth_url.clone().into());
-        put("logout_url", self.endpoints.logout_url.clone().into());
-        put("label", self.label.clone().into());
-        put("management_url", self.management_url.clone().into());
-        put("extra_scope", self.extra_scope.clone().into());
-        if staff {
-            put("user_field", self.user_field.clone().into());
-            put("user_claim", self.user_claim.clone().into());
-            put("attribute_mapping", self.attribute_mapping.to_json());
-            put("extra_fields", self.extra_fields.clone().into());
+            &p.enable_post_logout_redirect,
+        )?;
+        map.serialize_entry("enable_pkce", &p.enable_pkce)?;
+        map.serialize_entry("discovery_url", &p.discovery_url)?;
+        map.serialize_entry("userinfo_url", &p.endpoints.userinfo_url)?;
+        map.serialize_entry("token_url", &p.endpoints.token_url)?;
+        map.serialize_entry("auth_url", &p.endpoints.auth_url)?;
+        map.serialize_entry("logout_url", &p.endpoints.logout_url)?;
+        map.serialize_entry("label", &p.label)?;
+        map.serialize_entry("management_url", &p.management_url)?;
+        map.serialize_entry("extra_scope", &p.extra_scope)?;
+        if self.staff {
+            map.serialize_entry("user_field", &p.user_field)?;
+            map.serialize_entry("user_claim", &p.user_claim)?;
+            map.serialize_entry("attribute_mapping", &p.attribute_mapping)?;
+            map.serialize_entry("extra_fields", &p.extra_fields)?;
         }
-        Value::Object(map)
+        map.end()
     }
 }
 

@@ -59,10 +59,10 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     }
     let staff = caller.is_staff();
     let with_secret = state.settings.expose_client_secret;
-    let body: Vec<serde_json::Value> = page
+    let body: Vec<idp_core::ProviderView<'_>> = page
         .items
         .iter()
-        .map(|stored| stored.provider.to_json(staff, with_secret))
+        .map(|stored| stored.provider.view(staff, with_secret))
         .collect();
     Ok(response.json(body))
 }

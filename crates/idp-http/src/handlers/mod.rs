@@ -84,7 +84,7 @@ pub(crate) fn provider_response(
 ) -> HttpResponse {
     let body = stored
         .provider
-        .to_json(caller.is_staff(), state.settings.expose_client_secret);
+        .view(caller.is_staff(), state.settings.expose_client_secret);
     builder
         .insert_header((header::ETAG, etag(stored.version)))
         .json(body)
