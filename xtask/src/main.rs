@@ -1,8 +1,9 @@
-//! The project's own automation: `cargo xtask test`, `ci`, `openapi`, `bench`.
+//! The project's own automation: `cargo xtask test`, `ci`, `openapi`, `bench`, `fuzz`.
 //!
 //! Run `cargo xtask help` for the list.
 
 mod bench;
+mod fuzz;
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -20,6 +21,8 @@ commands:
   openapi write docs/openapi.json from the code (the document served at /api/schema/)
   bench   load-test the release server on SQLite and PostgreSQL with wrk; writes
           docs/benchmarks.md (options: --duration SECONDS, --growth-max N, --only sqlite|postgres)
+  fuzz    fuzz body and discovery parsing (--seconds N per target), then 100,000 hostile
+          requests per database
 ";
 
 /// The PostgreSQL server the test suite creates its throwaway databases on.
@@ -32,6 +35,7 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("openapi") => openapi(),
         Some("bench") => bench::run(&workspace_root(), &args[1..]),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -26,8 +26,9 @@ pub struct DatabaseArgs {
     /// fresh key (mode 0600) if it does not exist.
     #[arg(long, env = "IDP_SECRET_KEY_FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
-    /// Most database connections open at once.
-    #[arg(long, env = "IDP_DB_POOL_SIZE", default_value_t = 10)]
+    /// Most database connections open at once; 0 chooses: one per core on SQLite (readers gain
+    /// nothing from more, and each costs memory), 10 on PostgreSQL.
+    #[arg(long, env = "IDP_DB_POOL_SIZE", default_value_t = 0)]
     pub db_pool_size: u32,
     /// Seconds a request waits for a database connection before it is answered with 503.
     #[arg(long, env = "IDP_DB_TIMEOUT", default_value_t = 5)]
@@ -40,12 +41,23 @@ impl DatabaseArgs {
         DatabaseUrl::parse(&self.database_url).context("IDP_DATABASE_URL")
     }
 
+    /// The pool size for `backend`, with 0 resolved to the default.
+    pub fn pool_size(&self, backend: Backend) -> u32 {
+        match (self.db_pool_size, backend) {
+            (0, Backend::Sqlite) => std::thread::available_parallelism()
+                .map_or(2, |n| u32::try_from(n.get()).unwrap_or(2))
+                .max(2),
+            (0, Backend::Postgres) => 10,
+            (size, _) => size,
+        }
+    }
+
     /// Opens the store with its key ring (without migrating).
     pub fn open(&self) -> Result<Store> {
         let url = self.url()?;
         let secrets = crate::keys::load_key_ring(self, &url)?;
         let pool = PoolConfig {
-            max_size: self.db_pool_size,
+            max_size: self.pool_size(url.backend()),
             connection_timeout: Duration::from_secs(self.db_timeout.max(1)),
         };
         let store = Store::open(&url, &pool, secrets).with_context(|| match url.backend() {

@@ -91,7 +91,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         client_request_timeout: Duration::from_secs(args.client_timeout.max(1)),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         // Each blocking task holds one of the pool's connections.
-        blocking_threads: args.database.db_pool_size as usize,
+        blocking_threads: args.database.pool_size(store.backend()) as usize,
     };
     actix_web::rt::System::new().block_on(async move {
         let state = AppState {

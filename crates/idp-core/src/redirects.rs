@@ -43,7 +43,13 @@ fn normalise(url: &str) -> Result<String, String> {
     if !parts.fragment.is_empty() {
         return Err(format!("Redirect URL must not contain fragments: {url}"));
     }
-    Ok(format!("{scheme}://{netloc}"))
+    let origin = format!("{scheme}://{netloc}");
+    // Lower-casing can lengthen a URL (`İ` becomes two characters): what is stored must pass
+    // the same check again, so normalising stays idempotent.
+    if !is_valid_django_url(&origin) {
+        return Err(format!("Invalid redirect URL {url}: Enter a valid URL."));
+    }
+    Ok(origin)
 }
 
 #[cfg(test)]

@@ -119,7 +119,8 @@ pub fn is_valid_django_url(url: &str) -> bool {
     // A host name has at most 253 characters (RFC 1034), a trailing dot included.
     match host {
         None => true,
-        Some(host) => host.chars().count() <= 253 && is_valid_host(host),
+        // Measured lower-cased, as Django measures `urlsplit().hostname`.
+        Some(host) => host.to_lowercase().chars().count() <= 253 && is_valid_host(host),
     }
 }
 

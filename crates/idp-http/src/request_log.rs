@@ -29,7 +29,7 @@ pub async fn log_request(
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         .map_or_else(new_request_id, str::to_owned);
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let mut response = next.call(req).await?;
     let route = response
         .request()
@@ -38,7 +38,7 @@ pub async fn log_request(
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     if let Some(metrics) = response.request().app_data::<web::Data<Metrics>>() {
-        metrics.observe_request(&route, method.as_str(), status, seconds);
+        metrics.observe_request(&route, method, status, seconds);
     }
     let latency_ms = seconds * 1000.0;
     tracing::info!(
@@ -50,6 +50,24 @@ pub async fn log_request(
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     Ok(response)
+}
+
+/// The method as a label: the standard ones by name, anything else as `OTHER`, so that clients
+/// sending made-up methods cannot grow the metrics without bound.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 fn new_request_id() -> String {

@@ -226,6 +226,12 @@ impl Row {
     }
 }
 
+/// PostgreSQL text cannot hold NUL, and no stored name has one (the field rules refuse it): such
+/// a name is simply not there, on either backend.
+fn storable_name(name: &str) -> bool {
+    !name.contains('\0')
+}
+
 fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(
         error,
@@ -329,6 +335,9 @@ impl Store {
         active_only: bool,
         open_secret: bool,
     ) -> Result<Option<StoredProvider>, StoreError> {
+        if !storable_name(name) {
+            return Ok(None);
+        }
         let mut conn = self.conn()?;
         let by_name = ip::table.select(ROW).filter(ip::provider.eq(name));
         let row: Option<Row> = if active_only {
@@ -345,6 +354,9 @@ impl Store {
 
     /// True when a provider of that name exists, active or not.
     pub fn provider_exists(&self, name: &str) -> Result<bool, StoreError> {
+        if !storable_name(name) {
+            return Ok(false);
+        }
         let mut conn = self.conn()?;
         let found: Option<i64> = ip::table
             .select(ip::id)
@@ -412,6 +424,9 @@ impl Store {
         name: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
+        if !storable_name(name) {
+            return Err(StoreError::NotFound);
+        }
         let mut conn = self.conn()?;
         let by_name = ip::table.filter(ip::provider.eq(name));
         let deleted = match expected_version {
