@@ -6,7 +6,7 @@ use idp_store::{Authentication, User};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::handlers::blocking;
+use crate::handlers::read;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller,
         }
         (Some(key), None) => key.to_owned(),
     };
-    match blocking(state, move |store| store.authenticate(&key)).await? {
+    match read(state, move |store| store.authenticate(&key)).await? {
         Authentication::User(user) => Ok(Caller::User(user)),
         Authentication::Invalid => Err(ApiError::Unauthenticated("Invalid token.".into())),
         Authentication::Expired => Err(ApiError::Unauthenticated("Token has expired.".into())),

@@ -101,6 +101,7 @@ impl Default for PoolConfig {
 pub(crate) struct Manager {
     url: DatabaseUrl,
     timeout: Duration,
+    read_only: bool,
 }
 
 /// Adds libpq's `connect_timeout` and TCP keepalives to a PostgreSQL URL that does not set them,
@@ -151,6 +152,10 @@ impl r2d2::ManageConnection for Manager {
                      PRAGMA cache_size = -1024;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                if self.read_only {
+                    conn.batch_execute("PRAGMA query_only = ON;")
+                        .map_err(r2d2::Error::QueryError)?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -169,10 +174,12 @@ impl r2d2::ManageConnection for Manager {
 pub(crate) fn build_pool(
     url: &DatabaseUrl,
     config: &PoolConfig,
+    read_only: bool,
 ) -> Result<Pool<Manager>, StoreError> {
     let manager = Manager {
         url: url.clone(),
         timeout: config.connection_timeout,
+        read_only,
     };
     let pool = Pool::builder()
         .max_size(config.max_size.max(1))

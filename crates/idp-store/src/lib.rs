@@ -32,12 +32,20 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
+/// Read-only SQLite connections: one per thread that reads in place, and a few to spare.
+const READER_POOL: PoolConfig = PoolConfig {
+    max_size: 16,
+    connection_timeout: std::time::Duration::from_secs(5),
+};
+
 /// The registry's storage: a connection pool and the key ring that seals client secrets.
 ///
 /// Every method is blocking; async callers run them on a blocking thread.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<conn::Manager>,
+    /// On SQLite, read-only connections for reads run in place (see [`Store::reader`]).
+    readers: Option<Pool<conn::Manager>>,
     secrets: SecretBox,
     backend: Backend,
 }
@@ -59,12 +67,40 @@ impl Store {
         secrets: SecretBox,
     ) -> Result<Self, StoreError> {
         let backend = url.backend();
-        let pool = conn::build_pool(url, pool)?;
+        let readers = match backend {
+            // Readers never wait for SQLite's writer in WAL mode, so their own small pool is
+            // never exhausted by writers queueing for the write lock.
+            Backend::Sqlite => Some(conn::build_pool(url, &READER_POOL, true)?),
+            Backend::Postgres => None,
+        };
+        let pool = conn::build_pool(url, pool, false)?;
         Ok(Self {
             pool,
+            readers,
             secrets,
             backend,
         })
+    }
+
+    /// True when reads are cheap enough to run on the calling thread: an embedded SQLite
+    /// database, read through [`Store::reader`], answers a lookup in microseconds and never
+    /// waits for a writer, so handing it to another thread would cost more than the read.
+    pub fn reads_in_place(&self) -> bool {
+        self.readers.is_some()
+    }
+
+    /// The store as seen through its read-only connections where it has them (SQLite), else
+    /// itself. Writes through it fail.
+    pub fn reader(&self) -> Store {
+        match &self.readers {
+            Some(readers) => Store {
+                pool: readers.clone(),
+                readers: None,
+                secrets: self.secrets.clone(),
+                backend: self.backend,
+            },
+            None => self.clone(),
+        }
     }
 
     /// Which database this store talks to.

@@ -66,7 +66,8 @@ impl SecretKey {
 /// A key ring: the first key seals, every key opens values sealed under its id.
 #[derive(Clone, Debug)]
 pub struct SecretBox {
-    keys: Vec<SecretKey>,
+    // Shared: every clone of a store (one per request on some paths) shares the ciphers.
+    keys: std::sync::Arc<[SecretKey]>,
 }
 
 impl SecretBox {
@@ -74,7 +75,7 @@ impl SecretBox {
     pub fn new(primary: SecretKey, older: Vec<SecretKey>) -> Self {
         let mut keys = vec![primary];
         keys.extend(older);
-        Self { keys }
+        Self { keys: keys.into() }
     }
 
     /// The id of the key that seals new values.

@@ -3,7 +3,7 @@
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::blocking;
+use super::read;
 use crate::AppState;
 use crate::auth::authenticate;
 use crate::error::ApiError;
@@ -39,7 +39,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     // The secret is opened only for callers who are shown it.
     let open_secrets = caller.is_staff() && state.settings.expose_client_secret;
     // Count and page on one connection; the page to load depends on the count.
-    let page = blocking(&state, {
+    let page = read(&state, {
         let paging = paging.clone();
         move |store| {
             store.list_page(active_only, size, open_secrets, |total| {

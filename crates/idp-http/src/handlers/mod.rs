@@ -40,6 +40,19 @@ where
     }
 }
 
+/// Runs a read: in place on an embedded SQLite database (a lookup takes microseconds, less than
+/// handing it to another thread), else like [`blocking`].
+pub(crate) async fn read<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    if state.store.reads_in_place() {
+        return work(&state.store.reader()).map_err(ApiError::from);
+    }
+    blocking(state, work).await
+}
+
 /// [`store_call`] with every store error mapped to its API error.
 pub(crate) async fn blocking<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
@@ -105,6 +118,18 @@ pub(crate) async fn find_provider(
     })
     .await?
     .ok_or(ApiError::NotFound(crate::error::NO_PROVIDER))
+}
+
+/// The stored provider `name` with its secret, inactive ones included, for a write that stores
+/// the whole row back.
+pub(crate) async fn load_for_update(
+    state: &AppState,
+    name: &str,
+) -> Result<StoredProvider, ApiError> {
+    let name = name.to_owned();
+    read(state, move |store| store.get_provider(&name, false))
+        .await?
+        .ok_or(ApiError::NotFound(crate::error::NO_PROVIDER))
 }
 
 /// A discovery failure as the `{"discovery_url": [...]}` validation error.

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{ProviderUpdate, UpdateKind};
 use idp_store::StoreError;
 
-use super::{fetch_endpoints, find_provider, if_match, provider_response, store_call};
+use super::{fetch_endpoints, if_match, load_for_update, provider_response, store_call};
 use crate::AppState;
 use crate::auth::authenticate;
 use crate::body::json_body;
@@ -97,7 +97,7 @@ async fn update(
     let caller = authenticate(&req, &state).await?;
     caller.require_staff()?;
     let expected = if_match(&req)?;
-    let mut stored = find_provider(&state, &name, &caller).await?;
+    let mut stored = load_for_update(&state, &name).await?;
     if expected.is_some_and(|version| version != stored.version) {
         return Err(ApiError::PreconditionFailed);
     }
@@ -134,7 +134,7 @@ async fn update(
                 return Err(ApiError::PreconditionFailed);
             }
             // Someone else wrote in between: apply this request on top of their write.
-            Err(StoreError::Conflict) => stored = find_provider(&state, &name, &caller).await?,
+            Err(StoreError::Conflict) => stored = load_for_update(&state, &name).await?,
             Err(other) => return Err(other.into()),
         }
     }

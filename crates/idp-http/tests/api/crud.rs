@@ -373,6 +373,18 @@ async fn client_secret_can_be_hidden_from_staff_too(backend: Backend) {
         .unwrap();
     assert!(list[0].get("client_secret").is_none());
     assert!(list[0].get("attribute_mapping").is_some());
+    // An update that does not show the secret still keeps it.
+    let patch = json!({"label": "Renamed"});
+    let response = app
+        .request(
+            Method::PATCH,
+            "/api/identity-providers/acme/",
+            As::Token(&app.staff),
+            Some(&patch),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.snapshot()[0]["client_secret"], "acme-secret-value");
 }
 
 async fn responses_carry_an_etag_that_changes_on_write(backend: Backend) {
