@@ -41,6 +41,12 @@ impl Store {
                 Ok(())
             }
         });
+        if result.is_ok() && !dry_run && self.backend == crate::Backend::Postgres {
+            // Fresh planner statistics after a bulk change, so lists use their index at once
+            // rather than after the next autovacuum.
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("ANALYZE identity_providers")?;
+        }
         match result {
             Ok(()) => Ok(outcomes),
             Err(StoreError::Database(diesel::result::Error::RollbackTransaction)) if dry_run => {

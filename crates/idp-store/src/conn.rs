@@ -1,6 +1,7 @@
 //! Connections: choosing the backend by URL scheme, SQLite settings, and the pool.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -162,6 +163,11 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        // A query per checkout would double the round trips of every request; connections are
+        // tested only for a while after one of them was found closed (the server restarted).
+        if !suspect() {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
@@ -169,6 +175,25 @@ impl r2d2::ManageConnection for Manager {
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
         false
     }
+}
+
+/// Until when (milliseconds since the Unix epoch) pooled connections are tested on checkout.
+static SUSPECT_UNTIL: AtomicU64 = AtomicU64::new(0);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A connection was found closed by its server: test every connection handed out during the
+/// next 30 s, so the dead ones are replaced before they fail a request.
+pub(crate) fn connections_suspect() {
+    SUSPECT_UNTIL.fetch_max(now_ms() + 30_000, Ordering::Relaxed);
+}
+
+fn suspect() -> bool {
+    SUSPECT_UNTIL.load(Ordering::Relaxed) > now_ms()
 }
 
 pub(crate) fn build_pool(
@@ -186,9 +211,8 @@ pub(crate) fn build_pool(
         .min_idle(Some(0))
         .connection_timeout(config.connection_timeout)
         // A PostgreSQL connection that died with its server is found and replaced before it is
-        // handed out, so the store recovers by itself once the database is back. A SQLite
-        // connection cannot lose its server, so it is not tested (that would cost a query per
-        // request).
+        // handed out (see `is_valid`), so the store recovers by itself once the database is
+        // back. A SQLite connection cannot lose its server, so it is never tested.
         .test_on_check_out(url.backend() == Backend::Postgres)
         // Failed connection attempts are reported by the requests that wait for them (503
         // and one warning each), not once more per retry.

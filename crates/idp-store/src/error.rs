@@ -29,7 +29,22 @@ pub enum StoreError {
     Migration(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        if let Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) = &error
+        {
+            // The server went away: make the pool test its connections for a while.
+            crate::conn::connections_suspect();
+        }
+        StoreError::Database(error)
+    }
 }
 
 impl StoreError {

@@ -6,7 +6,7 @@ use idp_core::{AttributeMapping, Provider, ProviderEndpoints};
 
 use crate::error::StoreError;
 use crate::schema::identity_providers as ip;
-use crate::{SecretBox, Store};
+use crate::{Backend, SecretBox, Store};
 
 /// A stored provider and the version of its row, which changes on every write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,17 +265,22 @@ impl Store {
         // No boxed queries here: diesel caches the prepared statements of static queries only,
         // and preparing a 22-column select costs more than running it.
         let mut conn = self.conn()?;
-        let all: i64 = ip::table.count().get_result(&mut conn)?;
-        // Counting the few inactive rows through the index and subtracting is far cheaper than
-        // counting the active ones, and SQLite counts a whole table without reading its rows.
-        let total = if active_only {
-            let inactive: i64 = ip::table
-                .filter(ip::is_active.eq(false))
+        let total: i64 = match (active_only, self.backend) {
+            // SQLite counts a whole table without reading its rows, and the few inactive rows
+            // through the index: far cheaper than counting the active ones.
+            (true, Backend::Sqlite) => {
+                let all: i64 = ip::table.count().get_result(&mut conn)?;
+                let inactive: i64 = ip::table
+                    .filter(ip::is_active.eq(false))
+                    .count()
+                    .get_result(&mut conn)?;
+                all - inactive
+            }
+            (true, Backend::Postgres) => ip::table
+                .filter(ip::is_active.eq(true))
                 .count()
-                .get_result(&mut conn)?;
-            all - inactive
-        } else {
-            all
+                .get_result(&mut conn)?,
+            (false, _) => ip::table.count().get_result(&mut conn)?,
         };
         let Some(offset) = pick(total) else {
             return Ok(Page {
