@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use idp_core::{AttributeMapping, Provider, ProviderEndpoints};
 
 use crate::error::StoreError;
+use crate::schema::identity_provider_counts as counts;
 use crate::schema::identity_providers as ip;
-use crate::{Backend, SecretBox, Store};
+use crate::{SecretBox, Store};
 
 /// A stored provider and the version of its row, which changes on every write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,23 +266,12 @@ impl Store {
         // No boxed queries here: diesel caches the prepared statements of static queries only,
         // and preparing a 22-column select costs more than running it.
         let mut conn = self.conn()?;
-        let total: i64 = match (active_only, self.backend) {
-            // SQLite counts a whole table without reading its rows, and the few inactive rows
-            // through the index: far cheaper than counting the active ones.
-            (true, Backend::Sqlite) => {
-                let all: i64 = ip::table.count().get_result(&mut conn)?;
-                let inactive: i64 = ip::table
-                    .filter(ip::is_active.eq(false))
-                    .count()
-                    .get_result(&mut conn)?;
-                all - inactive
-            }
-            (true, Backend::Postgres) => ip::table
-                .filter(ip::is_active.eq(true))
-                .count()
-                .get_result(&mut conn)?,
-            (false, _) => ip::table.count().get_result(&mut conn)?,
-        };
+        // Kept by triggers (see the provider_counts migration): constant time at any size.
+        let (all, active): (i64, i64) = counts::table
+            .select((counts::total, counts::active))
+            .filter(counts::id.eq(1))
+            .first(&mut conn)?;
+        let total = if active_only { active } else { all };
         let Some(offset) = pick(total) else {
             return Ok(Page {
                 items: Vec::new(),

@@ -50,5 +50,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identity_provider_counts (id) {
+        id -> BigInt,
+        total -> BigInt,
+        active -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(identity_providers, users, api_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    identity_providers,
+    users,
+    api_tokens,
+    identity_provider_counts
+);

@@ -55,6 +55,7 @@ on_both_backends!(
     client_secrets_are_never_stored_in_plaintext,
     tokens_authenticate_until_revoked_expired_or_user_deactivated,
     migrations_are_idempotent,
+    kept_counts_match_real_counts_after_every_kind_of_write,
 );
 
 fn providers_round_trip_with_mapping_order_kept(backend: Backend) {
@@ -233,4 +234,45 @@ fn migrations_are_idempotent(backend: Backend) {
     let db = TestDatabase::new(backend);
     let store = db.store();
     assert!(store.migrate().unwrap().is_empty());
+}
+
+fn kept_counts_match_real_counts_after_every_kind_of_write(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let check = |store: &idp_store::Store| {
+        for active_only in [false, true] {
+            let kept = store
+                .list_page(active_only, 1, false, |_| None)
+                .unwrap()
+                .total;
+            assert_eq!(
+                kept,
+                store.count_providers(active_only).unwrap(),
+                "active_only={active_only}"
+            );
+        }
+    };
+    check(&store);
+    for i in 0..5 {
+        let mut p = provider(&format!("p{i}"), "L");
+        p.is_active = i % 2 == 0;
+        store.insert_provider(&p).unwrap();
+    }
+    check(&store);
+    let mut p1 = store.get_provider("p1", false).unwrap().unwrap();
+    p1.provider.is_active = true;
+    store.update_provider(&p1.provider, None).unwrap();
+    p1.provider.label = "unchanged activity".into();
+    store.update_provider(&p1.provider, None).unwrap();
+    check(&store);
+    store.delete_provider("p0", None).unwrap();
+    store.delete_provider("p3", None).unwrap();
+    check(&store);
+    let mut imported: Vec<Provider> = (5..8).map(|i| provider(&format!("p{i}"), "M")).collect();
+    imported[0].is_active = false;
+    store.import_providers(&imported, true).unwrap();
+    check(&store);
+    store.import_providers(&imported, false).unwrap();
+    check(&store);
+    assert_eq!(store.count_providers(false).unwrap(), 6);
 }

@@ -1,0 +1,4 @@
+DROP TRIGGER identity_providers_count_update;
+DROP TRIGGER identity_providers_count_delete;
+DROP TRIGGER identity_providers_count_insert;
+DROP TABLE identity_provider_counts;
