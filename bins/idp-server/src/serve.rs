@@ -86,12 +86,17 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let listener =
         TcpListener::bind(&args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr()?;
+    let workers = match args.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let config = ServerConfig {
         workers: args.workers,
         client_request_timeout: Duration::from_secs(args.client_timeout.max(1)),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
-        // Each blocking task holds one of the pool's connections.
-        blocking_threads: args.database.pool_size(store.backend()) as usize,
+        // Each blocking task holds one of the pool's connections, and the workers share the
+        // pool: more threads than that only wait, and each costs memory.
+        blocking_threads: (args.database.pool_size(store.backend()) as usize).div_ceil(workers),
     };
     actix_web::rt::System::new().block_on(async move {
         let state = AppState {
