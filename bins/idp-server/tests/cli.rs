@@ -1,10 +1,8 @@
 //! The `idp-server` binary as an operator uses it: first start, tokens, a full CRUD round with
 //! the printed token, graceful shutdown, export and import, and `inspect`.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use idp_store::Backend;
@@ -12,6 +10,10 @@ use idp_store::testing::TestDatabase;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod common;
+
+use common::{Server, free_port, serve_discovery};
 
 const BIN: &str = env!("CARGO_BIN_EXE_idp-server");
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -39,105 +41,10 @@ fn run(mut command: Command) -> Output {
     output
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running server and the admin key it printed.
-struct Server {
-    child: Child,
-    base: String,
-    admin_key: String,
-}
-
-impl Server {
-    fn start(db: &TestDatabase) -> Self {
-        let port = free_port();
-        let mut child = command(db)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--workers",
-                "2",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let admin_key = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find(|line| line.len() == 40 && line.bytes().all(|b| b.is_ascii_hexdigit()))
-            .expect("the first start prints the admin key");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            child,
-            base,
-            admin_key,
-        }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve_discovery(idp: &MockServer, name: &str) -> String {
-    let base = idp.uri();
-    let document = json!({
-        "issuer": format!("{base}/{name}"),
-        "authorization_endpoint": format!("{base}/{name}/auth"),
-        "token_endpoint": format!("{base}/{name}/token"),
-        "userinfo_endpoint": format!("{base}/{name}/userinfo"),
-        "claims_supported": ["sub", "email", "given_name"],
-        "scopes_supported": ["openid", "email", "profile"],
-    });
-    let route = format!("/{name}/.well-known/openid-configuration");
-    Mock::given(method("GET"))
-        .and(path(route.clone()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(document))
-        .mount(idp)
-        .await;
-    format!("{base}{route}")
+/// Starts the server on a fresh database and returns it with the admin key it printed.
+fn start(db: &TestDatabase) -> (Server, String) {
+    let (server, key) = Server::start(command(db), true, Stdio::null());
+    (server, key.expect("the first start prints the admin key"))
 }
 
 macro_rules! on_both_backends {
@@ -160,9 +67,9 @@ async fn first_start_prints_an_admin_token_that_creates_lists_updates_and_delete
     let db = TestDatabase::new(backend);
     let idp = MockServer::start().await;
     let url = serve_discovery(&idp, "corp").await;
-    let server = Server::start(&db);
+    let (server, admin_key) = start(&db);
     let http = reqwest::Client::new();
-    let auth = format!("Token {}", server.admin_key);
+    let auth = format!("Token {admin_key}");
     let collection = format!("{}/api/identity-providers/", server.base);
     let body = json!({"provider": "corp", "label": "Corp", "client_id": "c", "client_secret": "s", "discovery_url": url});
     let created = http
@@ -224,9 +131,9 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_zero(backend: Backend
         )
         .mount(&idp)
         .await;
-    let server = Server::start(&db);
+    let (server, admin_key) = start(&db);
     let url = format!("{}/api/identity-providers/generate-mapping/", server.base);
-    let auth = format!("Token {}", server.admin_key);
+    let auth = format!("Token {admin_key}");
     let mut in_flight = Vec::new();
     for i in 0..8 {
         // Distinct URLs, so that no two requests share one fetch.
@@ -299,9 +206,9 @@ async fn token_create_prints_a_key_that_revoke_ends(backend: Backend) {
 async fn export_then_import_into_an_empty_database_reproduces_every_provider(backend: Backend) {
     let source = TestDatabase::new(backend);
     let idp = MockServer::start().await;
-    let server = Server::start(&source);
+    let (server, admin_key) = start(&source);
     let http = reqwest::Client::new();
-    let auth = format!("Token {}", server.admin_key);
+    let auth = format!("Token {admin_key}");
     let collection = format!("{}/api/identity-providers/", server.base);
     for (name, extra) in [
         (

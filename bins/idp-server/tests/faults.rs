@@ -5,10 +5,8 @@
 //! on a free loopback port) and stops that one, never the machine's shared cluster.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,8 +14,11 @@ use std::time::{Duration, Instant};
 use idp_store::Backend;
 use idp_store::testing::TestDatabase;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
+
+mod common;
+
+use common::{Server, free_port, serve_discovery};
 
 const BIN: &str = env!("CARGO_BIN_EXE_idp-server");
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -34,105 +35,6 @@ fn command(database_url: &str) -> Command {
         .env("IDP_DISCOVERY_ALLOW_NETWORKS", "127.0.0.0/8")
         .env("RUST_LOG", "warn");
     command
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running server (killed when dropped).
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Starts `serve` with `command`'s environment. On a first start the admin key is printed
-    /// and returned.
-    fn start(mut command: Command, first_start: bool) -> (Self, Option<String>) {
-        let port = free_port();
-        let mut child = command
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--workers",
-                "2",
-            ])
-            .stdout(if first_start {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let admin_key = first_start.then(|| {
-            let stdout = child.stdout.take().unwrap();
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .find(|line| line.len() == 40 && line.bytes().all(|b| b.is_ascii_hexdigit()))
-                .expect("the first start prints the admin key")
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("the server exited before listening: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let base = format!("http://127.0.0.1:{port}");
-        (Self { child, base }, admin_key)
-    }
-
-    /// SIGKILL: no shutdown code runs at all.
-    fn kill_9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn assert_running(&mut self) {
-        assert!(
-            self.child.try_wait().unwrap().is_none(),
-            "the server process exited"
-        );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Serves one discovery document on the loopback IdP and returns its URL.
-async fn serve_discovery(idp: &MockServer, name: &str) -> String {
-    let base = idp.uri();
-    let document = json!({
-        "issuer": format!("{base}/{name}"),
-        "authorization_endpoint": format!("{base}/{name}/auth"),
-        "token_endpoint": format!("{base}/{name}/token"),
-        "userinfo_endpoint": format!("{base}/{name}/userinfo"),
-        "claims_supported": ["sub", "email", "given_name"],
-        "scopes_supported": ["openid", "email", "profile"],
-    });
-    let route = format!("/{name}/.well-known/openid-configuration");
-    Mock::given(method("GET"))
-        .and(path(route.clone()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(document))
-        .mount(idp)
-        .await;
-    format!("{base}{route}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +294,7 @@ async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_res
     let discovery_url = serve_discovery(&idp, "corp").await;
     let mut cmd = command(&postgres.url());
     cmd.env("IDP_DB_TIMEOUT", "1");
-    let (mut server, admin_key) = Server::start(cmd, true);
+    let (mut server, admin_key) = Server::start(cmd, true, Stdio::null());
     let admin = admin_key.unwrap();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -823,7 +725,7 @@ async fn sqlite_sigkill_during_write_load_loses_no_acknowledged_write() {
     let url = db.url_string();
     let idp = MockServer::start().await;
     let discovery_url = serve_discovery(&idp, "corp").await;
-    let (mut server, admin_key) = Server::start(command(&url), true);
+    let (mut server, admin_key) = Server::start(command(&url), true, Stdio::null());
     let admin = admin_key.unwrap();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -863,7 +765,7 @@ async fn sqlite_sigkill_during_write_load_loses_no_acknowledged_write() {
         );
 
         // Restart on the same file and compare.
-        let (restarted, key) = Server::start(command(&url), false);
+        let (restarted, key) = Server::start(command(&url), false, Stdio::null());
         assert!(key.is_none());
         server = restarted;
         let rows = read_rows(&http, &server.base, &admin).await;
@@ -960,7 +862,7 @@ async fn hung_postgres_answers_503_within_the_db_timeout_and_the_server_recovers
     let discovery_url = serve_discovery(&idp, "corp").await;
     let mut cmd = command(&postgres.url());
     cmd.env("IDP_DB_TIMEOUT", "1");
-    let (mut server, admin_key) = Server::start(cmd, true);
+    let (mut server, admin_key) = Server::start(cmd, true, Stdio::null());
     let admin = admin_key.unwrap();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

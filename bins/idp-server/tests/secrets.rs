@@ -2,11 +2,9 @@
 //! plaintext in the database, in the logs or in an error body, and `secrets rotate-key` re-seals
 //! every stored secret under a new key in one transaction. Every test runs on both backends.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use diesel::RunQueryDsl;
 use idp_store::testing::TestDatabase;
@@ -14,6 +12,10 @@ use idp_store::{Backend, SecretBox, SecretKey};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod common;
+
+use common::{Server, free_port, serve_discovery};
 
 const BIN: &str = env!("CARGO_BIN_EXE_idp-server");
 const COLLECTION: &str = "/api/identity-providers/";
@@ -148,85 +150,6 @@ fn create_token(db: &TestDatabase, key: &Key, username: &str, staff: bool) -> St
     token
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running server (killed when dropped).
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Starts `serve`; on a first start (no staff user yet) the printed admin key is returned.
-    fn start(mut command: Command, first_start: bool, stderr: Stdio) -> (Self, Option<String>) {
-        let port = free_port();
-        let mut child = command
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--workers",
-                "2",
-            ])
-            .stdout(if first_start {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        let admin_key = first_start.then(|| {
-            let stdout = child.stdout.take().unwrap();
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .find(|line| line.len() == 40 && line.bytes().all(|b| b.is_ascii_hexdigit()))
-                .expect("the first start prints the admin key")
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("the server exited before listening: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let base = format!("http://127.0.0.1:{port}");
-        (Self { child, base }, admin_key)
-    }
-
-    /// SIGTERM, then waits for the exit (so every log line is written).
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(40);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `n` random bytes as hex, from the kernel.
 fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
@@ -240,26 +163,6 @@ fn random_hex(n: usize) -> String {
 /// A distinctive client secret.
 fn secret() -> String {
     format!("s3cret-{}", random_hex(12))
-}
-
-/// Serves a discovery document for `name` on the loopback IdP and returns its URL.
-async fn serve_discovery(idp: &MockServer, name: &str) -> String {
-    let base = idp.uri();
-    let document = json!({
-        "issuer": format!("{base}/{name}"),
-        "authorization_endpoint": format!("{base}/{name}/auth"),
-        "token_endpoint": format!("{base}/{name}/token"),
-        "userinfo_endpoint": format!("{base}/{name}/userinfo"),
-        "claims_supported": ["sub", "email", "given_name"],
-        "scopes_supported": ["openid", "email", "profile"],
-    });
-    let route = format!("/{name}/.well-known/openid-configuration");
-    Mock::given(method("GET"))
-        .and(path(route.clone()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(document))
-        .mount(idp)
-        .await;
-    format!("{base}{route}")
 }
 
 /// A request's answer, with everything a secret could hide in.
@@ -566,7 +469,7 @@ async fn database_files_and_dump_hold_no_client_secret_or_token_key_in_plaintext
         }
     };
     check("while the server runs");
-    server.terminate();
+    let _ = server.terminate();
     check("after the server stopped");
 }
 
@@ -746,7 +649,7 @@ async fn debug_logs_in_text_and_json_hold_no_client_secret_or_token_key(backend:
         }
         cli(&["providers", "export", "--with-secrets"]);
         cli(&["token", "revoke", &viewer]);
-        server.terminate();
+        let _ = server.terminate();
 
         let log = std::fs::read(&log_path).unwrap();
         let text = String::from_utf8_lossy(&log);
@@ -1301,7 +1204,7 @@ async fn rotate_key_with_a_key_file_reseals_every_row_then_drop_old_leaves_one_k
     let secrets = some_secrets(4);
     let (server, _) = Server::start(command(&db, &key), false, Stdio::null());
     create_providers(&server.base, &staff, &idp, &secrets).await;
-    server.terminate();
+    let _ = server.terminate();
     let before = raw_secrets(&db);
     assert_eq!(before.len(), secrets.len());
     for (name, sealed) in &before {
@@ -1353,7 +1256,7 @@ async fn rotate_key_with_a_key_file_reseals_every_row_then_drop_old_leaves_one_k
     }
     let (server, _) = Server::start(command(&db, &key), false, Stdio::null());
     assert_served_secrets(&server.base, &staff, &secrets).await;
-    server.terminate();
+    let _ = server.terminate();
 }
 
 async fn rotate_key_with_env_keys_new_then_old_reseals_and_the_old_key_can_go(backend: Backend) {
@@ -1365,7 +1268,7 @@ async fn rotate_key_with_env_keys_new_then_old_reseals_and_the_old_key_can_go(ba
     let secrets = some_secrets(3);
     let (server, _) = Server::start(command(&db, &Key::Env(old.clone())), false, Stdio::null());
     create_providers(&server.base, &staff, &idp, &secrets).await;
-    server.terminate();
+    let _ = server.terminate();
     for (name, sealed) in raw_secrets(&db) {
         assert_eq!(
             SecretBox::key_id_of(&sealed),
@@ -1415,7 +1318,7 @@ async fn rotate_key_with_env_keys_new_then_old_reseals_and_the_old_key_can_go(ba
     // IDP_SECRET_KEY=NEW alone: the old key is gone, every secret still served.
     let (server, _) = Server::start(command(&db, &Key::Env(new.clone())), false, Stdio::null());
     assert_served_secrets(&server.base, &staff, &secrets).await;
-    server.terminate();
+    let _ = server.terminate();
 }
 
 async fn rotate_key_is_one_transaction_a_row_it_cannot_open_leaves_every_row_as_it_was(
@@ -1429,7 +1332,7 @@ async fn rotate_key_is_one_transaction_a_row_it_cannot_open_leaves_every_row_as_
     let secrets = some_secrets(3);
     let (server, _) = Server::start(command(&db, &Key::Env(main.clone())), false, Stdio::null());
     create_providers(&server.base, &staff, &idp, &secrets).await;
-    server.terminate();
+    let _ = server.terminate();
     // One more row, sealed under a key the rotation will not have; it comes last, so rows
     // before it would already be re-sealed were the rotation not one transaction.
     let (server, _) = Server::start(
@@ -1438,7 +1341,7 @@ async fn rotate_key_is_one_transaction_a_row_it_cannot_open_leaves_every_row_as_
         Stdio::null(),
     );
     create_providers(&server.base, &staff, &idp, &[("stray".into(), secret())]).await;
-    server.terminate();
+    let _ = server.terminate();
     let before = raw_secrets(&db);
     assert_eq!(before.len(), 4);
     assert_eq!(
@@ -1481,7 +1384,7 @@ async fn a_database_whose_key_is_missing_fails_clearly_instead_of_returning_garb
     let secrets = some_secrets(2);
     let (server, _) = Server::start(command(&db, &Key::Env(right.clone())), false, Stdio::null());
     create_providers(&server.base, &staff, &idp, &secrets).await;
-    server.terminate();
+    let _ = server.terminate();
     let before = raw_secrets(&db);
 
     // The server with the wrong key: reading a provider fails, with the key id in the log.
@@ -1514,7 +1417,7 @@ async fn a_database_whose_key_is_missing_fails_clearly_instead_of_returning_garb
             assert!(!answer.body.contains(plaintext.as_str()));
         }
     }
-    server.terminate();
+    let _ = server.terminate();
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         log.contains(&key_id(&right)),
