@@ -267,148 +267,11 @@ fn mutated_bytes() -> impl Strategy<Value = Vec<u8>> {
 
 // ----- Checks ---------------------------------------------------------------------------------
 
-fn assert_messages(error: &FetchError) {
-    for message in [
-        error.to_string(),
-        error.action_message(),
-        error.mapping_message(),
-        error.create_message(),
-    ] {
-        assert!(!message.is_empty(), "{error:?} has an empty message");
-    }
-}
-
-fn string_list<'a>(document: &'a DiscoveryDocument, key: &str) -> Option<Vec<&'a str>> {
-    match document.get(key) {
-        None => Some(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(Value::as_str).collect(),
-        Some(_) => None,
-    }
-}
-
-/// Every reading of a document: no panic, and answers consistent with the document.
-fn check_document(document: &DiscoveryDocument) {
-    let _ = (document.metadata(), document.strict_error());
-    let claims = string_list(document, "claims_supported");
-    let scopes = string_list(document, "scopes_supported");
-    let required = |key: &str| match document.get(key) {
-        Some(Value::String(url)) if !url.is_empty() => Some(url.as_str()),
-        _ => None,
-    };
-
-    match document.provider_endpoints() {
-        Ok(endpoints) => {
-            assert_eq!(
-                Some(endpoints.auth_url.as_str()),
-                required("authorization_endpoint")
-            );
-            assert_eq!(
-                Some(endpoints.token_url.as_str()),
-                required("token_endpoint")
-            );
-            assert_eq!(
-                Some(endpoints.userinfo_url.as_str()),
-                required("userinfo_endpoint")
-            );
-        }
-        Err(error) => assert_messages(&error),
-    }
-
-    let mapping = document.generate_mapping();
-    match &mapping {
-        Ok(mapping) => {
-            let (claims, scopes) = (
-                claims.as_ref().expect("claims are a list of strings"),
-                scopes.as_ref().expect("scopes are a list of strings"),
-            );
-            for (field, value) in &mapping.attribute_mapping {
-                let value = value.as_str().expect("mapping values are strings");
-                for claim in value.split(' ') {
-                    assert!(
-                        claims.contains(&claim),
-                        "{field} maps to {claim:?}, which is not advertised"
-                    );
-                }
-            }
-            if !mapping.extra_scope.is_empty() {
-                for scope in mapping.extra_scope.split(' ') {
-                    assert!(scopes.contains(&scope), "extra_scope {scope:?}");
-                    assert_ne!(scope, "openid");
-                }
-            }
-        }
-        Err(error) => {
-            assert!(claims.is_none() || scopes.is_none(), "{error:?}");
-            assert_messages(error);
-        }
-    }
-
-    match document.metadata_report() {
-        Ok(report) => {
-            assert_eq!(
-                Some(&report.claims_supported),
-                claims_owned(&claims).as_ref()
-            );
-            assert_eq!(
-                Some(&report.scopes_supported),
-                claims_owned(&scopes).as_ref()
-            );
-            assert_eq!(
-                Some(report.endpoints.authorization_endpoint.as_str()),
-                required("authorization_endpoint")
-            );
-            assert_eq!(report.waldur_fields.len(), idp_core::USER_FIELDS.len());
-            assert_eq!(mapping.as_ref().ok(), Some(report.suggested_mapping()));
-            let json = serde_json::to_value(&report).expect("a report serialises");
-            let keys: Vec<&str> = json
-                .as_object()
-                .expect("an object")
-                .keys()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(
-                keys,
-                [
-                    "claims_supported",
-                    "scopes_supported",
-                    "endpoints",
-                    "waldur_fields",
-                    "suggested_scopes",
-                ]
-            );
-            let table = report.render_table();
-            assert!(
-                !table.chars().any(|c| c.is_control() && c != '\n'),
-                "the rendered report carries a control character: {table:?}"
-            );
-        }
-        Err(error) => assert_messages(&error),
-    }
-}
-
-fn claims_owned(list: &Option<Vec<&str>>) -> Option<Vec<String>> {
-    list.as_ref()
-        .map(|items| items.iter().map(|s| (*s).to_owned()).collect())
-}
-
-fn check_bytes(bytes: &[u8]) {
-    match DiscoveryDocument::from_json(bytes) {
-        Ok(document) => check_document(&document),
-        Err(error) => {
-            assert!(
-                matches!(error, FetchError::InvalidJson | FetchError::NotAnObject),
-                "{error:?}"
-            );
-            assert_messages(&error);
-        }
-    }
-}
-
 fn check_value(value: Value) {
     let bytes = serde_json::to_vec(&value).expect("a value serialises");
-    check_bytes(&bytes);
+    idp_fuzz::discovery_document(&bytes);
     match DiscoveryDocument::from_value(value) {
-        Ok(document) => check_document(&document),
+        Ok(document) => idp_fuzz::check_document(&document),
         Err(error) => assert_eq!(error, FetchError::NotAnObject),
     }
 }
@@ -420,7 +283,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        check_bytes(&bytes);
+        idp_fuzz::discovery_document(&bytes);
     }
 
     #[test]
@@ -428,15 +291,15 @@ proptest! {
         any::<String>(),
         "[\\[\\]{}:,\" 0-9a-z.eE+\\-\\\\]{0,80}",
     ]) {
-        check_bytes(text.as_bytes());
+        idp_fuzz::discovery_document(text.as_bytes());
         let mut bommed = b"\xEF\xBB\xBF".to_vec();
         bommed.extend_from_slice(text.as_bytes());
-        check_bytes(&bommed);
+        idp_fuzz::discovery_document(&bommed);
     }
 
     #[test]
     fn mutated_real_documents_never_panic(bytes in mutated_bytes()) {
-        check_bytes(&bytes);
+        idp_fuzz::discovery_document(&bytes);
     }
 }
 
@@ -463,6 +326,6 @@ proptest! {
 #[test]
 fn every_real_document_is_read_consistently() {
     for bytes in fixtures() {
-        check_bytes(bytes);
+        idp_fuzz::discovery_document(bytes);
     }
 }
