@@ -17,6 +17,7 @@
 //!
 //! Failures are [`LoginError`]s, worded as the reference words them.
 
+mod apply;
 mod claims;
 mod coerce;
 mod errors;
@@ -24,6 +25,10 @@ mod identity;
 mod profile;
 mod trace;
 
+pub use apply::{
+    AppliedLogin, Change, EmailMatches, LoginTarget, UserChoice, apply_login, choose_user,
+    email_match_query,
+};
 pub use claims::{
     ClaimPath, ClaimPathError, claim_names, is_truthy, merge_claims, parse_claim_list,
 };

@@ -10,3 +10,4 @@ mod support;
 mod claims;
 mod coercions;
 mod mapping;
+mod users;
