@@ -18,16 +18,22 @@
 //! Failures are [`LoginError`]s, worded as the reference words them.
 
 mod apply;
+mod authorize;
 mod claims;
 mod coerce;
 mod errors;
 mod identity;
 mod profile;
+mod redirect;
 mod trace;
 
 pub use apply::{
     AppliedLogin, Change, EmailMatches, LoginTarget, UserChoice, apply_login, choose_user,
     email_match_query,
+};
+pub use authorize::{
+    AuthorizationParams, append_query, authorization_url, check_state, logout_url, pkce_challenge,
+    pkce_verifier_for_exchange, scope,
 };
 pub use claims::{
     ClaimPath, ClaimPathError, claim_names, is_truthy, merge_claims, parse_claim_list,
@@ -43,6 +49,10 @@ pub use identity::{
 pub use profile::{
     CORE_SYNC_FIELDS, FieldKind, FieldValue, GENDER_CHOICES, PROFILE_FIELDS, ProfileField,
     ProfileFields, UserProfile, parse_date, profile_field, registration_method,
+};
+pub use redirect::{
+    choose_redirect_origin, default_init_fallback_url, homeport_login_url, login_completed_url,
+    login_failed_url,
 };
 pub use trace::{
     DetailsTrace, FieldTrace, MappingConfig, MappingOptions, MappingTrace, SyncFields, map_claims,

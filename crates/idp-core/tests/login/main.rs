@@ -7,7 +7,9 @@
 mod common;
 mod support;
 
+mod authorize;
 mod claims;
 mod coercions;
 mod mapping;
+mod redirects;
 mod users;

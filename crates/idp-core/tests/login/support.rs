@@ -6,6 +6,10 @@ use serde_json::{Map, Value};
 
 use crate::common::{create_body, created};
 
+/// A table row's input: a pair of optional strings (a return URL and a Referer, a stored
+/// and a returned state).
+pub type Pair<'a> = (Option<&'a str>, Option<&'a str>);
+
 /// A JSON object value as a claims map.
 pub fn object(value: Value) -> Map<String, Value> {
     match value {
