@@ -11,5 +11,6 @@ mod authorize;
 mod claims;
 mod coercions;
 mod mapping;
+mod properties;
 mod redirects;
 mod users;
