@@ -2,7 +2,8 @@
 //!
 //! This crate holds what an identity-provider configuration *is* and which values it may take:
 //! the provider model, the field rules with the exact messages clients rely on, the per-provider
-//! defaults, the catalogue of writable user fields and the claim-mapping rules.
+//! defaults, the catalogue of writable user fields and the claim-mapping rules; and, in
+//! [`login`], the pure logic of logging people in with a stored configuration.
 //!
 //! It must never depend on storage, HTTP, async runtimes or any I/O: another Rust service embeds
 //! it as is, and the registry's own store, HTTP surface and OIDC tooling all build on it.
@@ -12,6 +13,7 @@ mod defaults;
 mod discovery_request;
 mod errors;
 mod import;
+pub mod login;
 mod mapping;
 mod names;
 mod parse;
@@ -24,6 +26,7 @@ pub use defaults::{PROVIDER_DEFAULTS, ProviderDefaults, defaults_for};
 pub use discovery_request::DiscoveryRequest;
 pub use errors::{FieldError, ValidationErrors};
 pub use import::provider_from_export;
+pub use login::{LoginError, MappingTrace, UserProfile, map_claims};
 pub use mapping::{
     FieldSuggestion, GeneratedMapping, available_claims, field_suggestions, generate_mapping,
     suggested_claims, suggested_scopes,

@@ -1,0 +1,16 @@
+//! The login flow's pure logic (`idp_core::login`), checked against the reference's own test
+//! cases (`waldur-login-flow.md` §8.1) and our additions (DECISIONS §9-§10): claim
+//! addressing, coercions, the mapping trace, choosing and updating users, redirects and the
+//! authorization and logout URLs. One test binary; each module is one concept.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod support;
+
+mod authorize;
+mod claims;
+mod coercions;
+mod mapping;
+mod properties;
+mod redirects;
+mod users;
