@@ -80,6 +80,10 @@ mod fetch;
 pub mod guard;
 mod policy;
 mod report;
+pub mod rp;
+#[cfg(feature = "test-support")]
+pub mod testing;
+mod transport;
 
 pub use client::DiscoveryClient;
 pub use document::DiscoveryDocument;
