@@ -119,8 +119,14 @@ fn form_action(page: &str) -> Option<String> {
     Some(form[start..end].replace("&amp;", "&"))
 }
 
-/// A page's text, tags removed and shortened, for error messages.
+/// A page's text, tags and styles removed and shortened, for error messages.
 fn text_of(page: &str) -> String {
+    let page = match (page.find("<style"), page.find("</style>")) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{}", &page[..start], &page[end + "</style>".len()..])
+        }
+        _ => page.to_owned(),
+    };
     let mut text = String::new();
     let mut in_tag = false;
     for c in page.chars() {
