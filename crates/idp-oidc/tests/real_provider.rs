@@ -52,8 +52,12 @@ async fn relying_party(provider: &RealProvider, client: &RegisteredClient) -> Re
     } else {
         "keycloak"
     };
-    let mut config =
-        RelyingPartyConfig::from_metadata(name, &client.client_id, &client.client_secret, &metadata);
+    let mut config = RelyingPartyConfig::from_metadata(
+        name,
+        &client.client_id,
+        &client.client_secret,
+        &metadata,
+    );
     config.policy = loopback_policy();
     let expected = match client.token_endpoint_auth_method.as_str() {
         "client_secret_basic" => ClientAuthMethod::ClientSecretBasic,
@@ -94,11 +98,18 @@ fn parameter(url: &Url, name: &str) -> Option<String> {
 async fn log_in(rp: &RelyingParty, pkce: bool, login: &str) -> Result<LoginOutcome, LoginError> {
     let secrets = LoginSecrets::generate(pkce);
     let callback = authorize(rp, &secrets, login).await;
-    assert_eq!(parameter(&callback, "state").as_deref(), Some(secrets.state()));
+    assert_eq!(
+        parameter(&callback, "state").as_deref(),
+        Some(secrets.state())
+    );
     let code = parameter(&callback, "code")
         .unwrap_or_else(|| panic!("no code in the callback {callback}"));
     let iss = parameter(&callback, "iss");
-    assert_eq!(iss.as_deref(), rp.config().issuer.as_deref(), "RFC 9207 iss");
+    assert_eq!(
+        iss.as_deref(),
+        rp.config().issuer.as_deref(),
+        "RFC 9207 iss"
+    );
     rp.complete(&Completion {
         code: &code,
         iss: iss.as_deref(),
@@ -116,7 +127,10 @@ fn assert_claims_of(outcome: &LoginOutcome, login: &str, alg: &str) {
         .unwrap_or_else(|| panic!("the provider sent no ID token"));
     assert_eq!(id_token.algorithm(), alg);
     assert_eq!(id_token.subject(), login);
-    assert_eq!(id_token.claims()["realm_access"]["roles"], json!(["staff", "user"]));
+    assert_eq!(
+        id_token.claims()["realm_access"]["roles"],
+        json!(["staff", "user"])
+    );
     let claims = &outcome.claims;
     assert_eq!(claims["sub"], login);
     assert_eq!(claims["email"], format!("{login}@example.org"));
@@ -149,8 +163,14 @@ async fn logins_with_basic_and_post_authentication_with_and_without_pkce() {
             .await
             .unwrap_or_else(|error| panic!("{}: {error:?}", client.client_id));
         assert_claims_of(&outcome, &login, alg);
-        let keys = rp.jwks().snapshot(rp.config().jwks_uri.as_deref().unwrap_or_default(), true);
-        assert_eq!(keys.map(|keys| keys.key_count), Some(3), "RSA, P-256 and Ed25519 keys");
+        let keys = rp
+            .jwks()
+            .snapshot(rp.config().jwks_uri.as_deref().unwrap_or_default(), true);
+        assert_eq!(
+            keys.map(|keys| keys.key_count),
+            Some(3),
+            "RSA, P-256 and Ed25519 keys"
+        );
     }
 }
 
@@ -182,7 +202,10 @@ async fn the_provider_enforces_pkce_and_single_use_codes() {
     // Without a challenge the provider refuses the authorization request.
     let secrets = LoginSecrets::generate(false);
     let callback = authorize(&rp, &secrets, "ada").await;
-    assert_eq!(parameter(&callback, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        parameter(&callback, "error").as_deref(),
+        Some("invalid_request")
+    );
     assert_eq!(parameter(&callback, "code"), None);
 
     // A code is good once; the wrong verifier or a replay is the provider's invalid_grant.
@@ -190,7 +213,9 @@ async fn the_provider_enforces_pkce_and_single_use_codes() {
     let callback = authorize(&rp, &secrets, "ada").await;
     let code = parameter(&callback, "code").unwrap_or_default();
     let other = LoginSecrets::generate(true);
-    let wrong = rp.exchange_code(&code, REDIRECT_URI, other.pkce_verifier()).await;
+    let wrong = rp
+        .exchange_code(&code, REDIRECT_URI, other.pkce_verifier())
+        .await;
     assert!(
         matches!(&wrong, Err(TokenError::Call(CallError::ErrorResponse { error, .. })) if error == "invalid_grant"),
         "{wrong:?}"
@@ -198,15 +223,22 @@ async fn the_provider_enforces_pkce_and_single_use_codes() {
     let secrets = LoginSecrets::generate(true);
     let callback = authorize(&rp, &secrets, "ada").await;
     let code = parameter(&callback, "code").unwrap_or_default();
-    let first = rp.exchange_code(&code, REDIRECT_URI, secrets.pkce_verifier()).await;
+    let first = rp
+        .exchange_code(&code, REDIRECT_URI, secrets.pkce_verifier())
+        .await;
     assert!(first.is_ok(), "{first:?}");
-    let replay = rp.exchange_code(&code, REDIRECT_URI, secrets.pkce_verifier()).await;
+    let replay = rp
+        .exchange_code(&code, REDIRECT_URI, secrets.pkce_verifier())
+        .await;
     assert!(
         matches!(&replay, Err(TokenError::Call(CallError::ErrorResponse { error, .. })) if error == "invalid_grant"),
         "{replay:?}"
     );
     // The provider's ID token for another login attempt's nonce is refused.
-    let id_token = first.ok().and_then(|t| t.id_token().map(str::to_owned)).unwrap_or_default();
+    let id_token = first
+        .ok()
+        .and_then(|t| t.id_token().map(str::to_owned))
+        .unwrap_or_default();
     let refused = rp.verify_id_token(&id_token, other.nonce()).await;
     assert!(
         matches!(refused, Err(idp_oidc::rp::IdTokenError::WrongNonce)),

@@ -16,6 +16,9 @@ async fn refusal_of(setup: &Setup, token: &str) -> IdTokenError {
     }
 }
 
+/// Whether a refusal is the expected one.
+type Expectation = fn(&IdTokenError) -> bool;
+
 fn claims(setup: &Setup) -> Map<String, Value> {
     setup.provider.claims(crate::start_time(), NONCE)
 }
@@ -147,7 +150,7 @@ async fn wrong_issuer_audience_or_authorized_party_is_refused() {
         edit(&mut claims);
         key.sign(&claims)
     };
-    let cases: Vec<(String, fn(&IdTokenError) -> bool)> = vec![
+    let cases: Vec<(String, Expectation)> = vec![
         (
             with(&|c| {
                 c.insert(
