@@ -111,7 +111,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let mut config = RelyingPartyConfig::from_metadata(
         &options.provider,
         &options.client_id,
-        secret.trim(),
+        secret.trim_end_matches(['\n', '\r']),
         &metadata,
     );
     config.verify_ssl = options.verify_ssl;

@@ -56,7 +56,7 @@
 //!         pkce_verifier: secrets.pkce_verifier(),
 //!     })
 //!     .await?;
-//! println!("signed in: {}", outcome.claims["sub"]);
+//! println!("signed in: {:?}", outcome.claims.get("sub"));
 //! # Ok(())
 //! # }
 //! ```
