@@ -126,6 +126,7 @@ fn test(extra: &[String]) -> Result<()> {
     let postgres =
         std::env::var("IDP_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
     ensure_postgres(&postgres)?;
+    ensure_oidc_provider_fixture()?;
     let mut command = cargo();
     command
         .args(["test", "--workspace", "--all-targets", "--all-features"])
@@ -182,4 +183,20 @@ fn postgres_address(url: &str) -> Result<SocketAddr> {
 
 fn reachable(address: SocketAddr) -> bool {
     TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+}
+
+/// Installs the npm packages of the real OpenID Provider the login tests run
+/// (`fixtures/oidc-provider`) when they are missing, exactly as its lock file pins them.
+fn ensure_oidc_provider_fixture() -> Result<()> {
+    let dir = workspace_root().join("fixtures/oidc-provider");
+    if dir
+        .join("node_modules/oidc-provider/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir);
+    run(npm).context("the login tests need Node.js and npm: install them, then run `npm ci --prefix fixtures/oidc-provider`")
 }

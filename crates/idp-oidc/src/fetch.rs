@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CACHE_CONTROL, HeaderMap, LOCATION};
-use url::{Host, Url};
+use url::Url;
 
 use crate::document::DiscoveryDocument;
 use crate::error::FetchError;
 use crate::guard::{self, GuardedTarget};
 use crate::policy::FetchPolicy;
-
-const USER_AGENT: &str = concat!("idp-oidc/", env!("CARGO_PKG_VERSION"));
+use crate::transport::{self, BodyError};
 
 /// A fetched document and how long it may be cached (`None`: do not cache).
 pub(crate) struct Fetched {
@@ -80,39 +79,20 @@ async fn follow(
     }
 }
 
-/// A client that can only reach the addresses the guard checked, follows no redirects and uses
-/// no proxy (a proxy would make its own DNS lookup and its own connection).
+/// A client that can only reach the addresses the guard checked ([`transport::pinned_client`]).
 fn pinned_client(target: &GuardedTarget, verify_ssl: bool) -> Result<reqwest::Client, FetchError> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .user_agent(USER_AGENT)
-        .danger_accept_invalid_certs(!verify_ssl);
-    if let Some(Host::Domain(domain)) = target.url.host() {
-        builder = builder.resolve_to_addrs(domain, &target.addrs);
-    }
-    builder.build().map_err(|_| FetchError::Request {
+    transport::pinned_client(target, verify_ssl).map_err(|_| FetchError::Request {
         reason: "the HTTP client could not be initialised.".to_owned(),
     })
 }
 
-async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, FetchError> {
-    let too_large = || FetchError::TooLarge { limit };
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|error| classify(&error))? {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn read_capped(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, FetchError> {
+    transport::read_capped(response, limit)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => FetchError::TooLarge { limit },
+            BodyError::Read(error) => classify(&error),
+        })
 }
 
 /// How long a response may be cached: the policy's time, or less when `Cache-Control` says so.

@@ -7,6 +7,11 @@
 //! feeds them. It must never depend on the store or the HTTP layer (`idp-store`, `idp-http`,
 //! actix, diesel): the server uses it, and so does the `inspect` command, with no database.
 //!
+//! The [`rp`] module is the login flow's relying party: the authorization URL, the code exchange,
+//! ID token verification against cached key sets, and userinfo, all through the same SSRF guard
+//! (see `docs/login-relying-party.md`). The `test-support` feature adds the `testing` module: a
+//! hostile OpenID Provider on loopback and a driver for a real one, for tests.
+//!
 //! # What a fetch guarantees
 //!
 //! * Only `http` and `https` URLs with a host are fetched. Every address the host resolves to must
@@ -80,6 +85,10 @@ mod fetch;
 pub mod guard;
 mod policy;
 mod report;
+pub mod rp;
+#[cfg(feature = "test-support")]
+pub mod testing;
+mod transport;
 
 pub use client::DiscoveryClient;
 pub use document::DiscoveryDocument;
