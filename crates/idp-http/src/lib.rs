@@ -9,6 +9,7 @@
 mod auth;
 mod body;
 mod db;
+mod discovery_messages;
 mod error;
 mod handlers;
 mod health;

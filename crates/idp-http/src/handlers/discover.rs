@@ -7,6 +7,7 @@ use idp_oidc::{DiscoveryDocument, FetchError};
 use super::{discovery_failed, observe_discovery};
 use crate::auth::Staff;
 use crate::body::JsonBody;
+use crate::discovery_messages::{action_message, mapping_message};
 use crate::error::ApiError;
 use crate::responses::{JsonBodyRefused, StaffOnly};
 use crate::state::AppState;
@@ -35,10 +36,10 @@ pub async fn discover_metadata(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let document = fetch(&req, body, &state, FetchError::action_message).await?;
+    let document = fetch(&req, body, &state, action_message).await?;
     let report = document
         .metadata_report()
-        .map_err(|error| discovery_failed(&error, FetchError::action_message))?;
+        .map_err(|error| discovery_failed(&error, action_message))?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -68,10 +69,10 @@ pub async fn generate_mapping(
 ) -> Result<HttpResponse, ApiError> {
     // The reference words every fetch failure of this action "Unable to fetch discovery
     // document: ...".
-    let document = fetch(&req, body, &state, FetchError::mapping_message).await?;
+    let document = fetch(&req, body, &state, mapping_message).await?;
     let mapping = document
         .generate_mapping()
-        .map_err(|error| discovery_failed(&error, FetchError::mapping_message))?;
+        .map_err(|error| discovery_failed(&error, mapping_message))?;
     Ok(HttpResponse::Ok().json(mapping))
 }
 

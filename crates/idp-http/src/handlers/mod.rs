@@ -14,6 +14,7 @@ use idp_core::ValidationErrors;
 use idp_oidc::FetchError;
 use idp_store::StoredProvider;
 
+use crate::discovery_messages::create_message;
 use crate::error::{ApiError, Chain};
 use crate::metrics::{Metrics, discovery_outcome};
 use crate::state::AppState;
@@ -77,7 +78,7 @@ pub(crate) async fn fetch_endpoints(
     }
     .await;
     observe_discovery(req, &outcome);
-    outcome.map_err(|error| discovery_failed(&error, FetchError::create_message))
+    outcome.map_err(|error| discovery_failed(&error, create_message))
 }
 
 /// Logs a discovery failure with its causes and words it for the client with `message`.
