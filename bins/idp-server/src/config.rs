@@ -55,7 +55,11 @@ impl DatabaseArgs {
     /// Opens the store with its key ring (without migrating).
     pub fn open(&self) -> Result<Store> {
         let url = self.url()?;
-        let secrets = crate::keys::load_key_ring(self, &url)?;
+        let secrets = crate::keys::load_key_ring(
+            self.secret_key.as_deref(),
+            self.secret_key_file.as_deref(),
+            &url,
+        )?;
         let pool = PoolConfig {
             max_size: self.pool_size(url.backend()),
             connection_timeout: Duration::from_secs(self.db_timeout.max(1)),

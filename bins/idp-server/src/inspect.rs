@@ -1,6 +1,6 @@
 //! `inspect URL`: the discovery report of any provider, with no database.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use clap::Args;
 use idp_oidc::{DiscoveryClient, FetchPolicy, parse_networks};
 
@@ -20,7 +20,8 @@ pub struct InspectArgs {
     pub allow_networks: String,
 }
 
-/// Fetches the document and prints its report; any failure is one line and a non-zero exit.
+/// Fetches the document and prints its report; any failure is one line (what went wrong, then
+/// its causes) and a non-zero exit.
 pub fn run(args: InspectArgs) -> Result<()> {
     let policy = FetchPolicy {
         allow_networks: parse_networks(&args.allow_networks)
@@ -32,12 +33,13 @@ pub fn run(args: InspectArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let client = DiscoveryClient::new(policy);
+    // The URL is not repeated in the message: it may carry credentials.
     let document = runtime
         .block_on(client.fetch(&args.url, !args.insecure))
-        .map_err(|error| anyhow!("{}", error.action_message()))?;
+        .context("cannot fetch the discovery document")?;
     let report = document
         .metadata_report()
-        .map_err(|error| anyhow!("{}", error.action_message()))?;
+        .context("cannot report on the discovery document")?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -7,16 +7,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use idp_store::{DatabaseUrl, SecretBox, SecretKey};
 
-use crate::config::DatabaseArgs;
-
-/// `IDP_SECRET_KEY`, else `IDP_SECRET_KEY_FILE`, else (SQLite only) `idp-secret.key` beside the
-/// database file. PostgreSQL needs an explicit key: instances sharing a database must share it.
-pub fn load_key_ring(args: &DatabaseArgs, url: &DatabaseUrl) -> Result<SecretBox> {
-    if let Some(keys) = &args.secret_key {
+/// `IDP_SECRET_KEY` (`keys`), else `IDP_SECRET_KEY_FILE` (`key_file`), else (SQLite only)
+/// `idp-secret.key` beside the database file. PostgreSQL needs an explicit key: instances
+/// sharing a database must share it.
+pub fn load_key_ring(
+    keys: Option<&str>,
+    key_file: Option<&Path>,
+    url: &DatabaseUrl,
+) -> Result<SecretBox> {
+    if let Some(keys) = keys {
         return ring_from_text(keys, "IDP_SECRET_KEY");
     }
-    let path = match (&args.secret_key_file, url) {
-        (Some(path), _) => path.clone(),
+    let path = match (key_file, url) {
+        (Some(path), _) => path.to_owned(),
         (None, DatabaseUrl::Sqlite(db)) => default_key_path(db),
         (None, DatabaseUrl::Postgres(_)) => bail!(
             "on PostgreSQL a secret key must be configured: set IDP_SECRET_KEY or IDP_SECRET_KEY_FILE \

@@ -14,7 +14,7 @@ use idp_core::{
     ProviderNamePolicy, ProviderUpdate, UpdateKind, ValidationErrors, defaults_for,
     is_valid_django_url, normalise_redirects, user_field,
 };
-use idp_oidc::{DiscoveryDocument, FetchError};
+use idp_oidc::{DiscoveryDocument, FetchError, FetchErrorKind};
 use serde_json::{Map, Value};
 
 /// A harness: takes one input, panics when a rule is broken.
@@ -135,7 +135,10 @@ pub fn discovery_document(data: &[u8]) {
         Ok(document) => check_document(&document),
         Err(error) => {
             assert!(
-                matches!(error, FetchError::InvalidJson | FetchError::NotAnObject),
+                matches!(
+                    error.kind(),
+                    FetchErrorKind::InvalidJson | FetchErrorKind::NotAnObject
+                ),
                 "from_json failed with {error:?}"
             );
             check_messages(&error);
@@ -433,14 +436,10 @@ fn check_mapping(value: &Value) {
 }
 
 fn check_messages(error: &FetchError) {
-    for message in [
-        error.to_string(),
-        error.action_message(),
-        error.mapping_message(),
-        error.create_message(),
-    ] {
-        assert!(!message.is_empty(), "{error:?} has an empty message");
-    }
+    assert!(
+        !error.to_string().is_empty(),
+        "{error:?} has an empty message"
+    );
 }
 
 fn string_list<'a>(document: &'a DiscoveryDocument, key: &str) -> Option<Vec<&'a str>> {

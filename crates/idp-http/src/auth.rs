@@ -1,12 +1,27 @@
-//! `Authorization: Token <key>` authentication and the permission rules.
+//! `Authorization: Token <key>` authentication and the permission rules, as extractors: a
+//! handler that takes [`Caller`] serves anyone (a bad token is still 401), and one that takes
+//! [`Staff`] serves staff only (401 for anonymous callers, 403 for other users).
+//!
+//! actix-web extracts a handler's arguments together: while a token is being looked up, the
+//! next argument's extraction runs. So no argument beside these fails for a reason of its own
+//! (the body is read later, by the handler; see [`crate::body::JsonBody`]), and the permission
+//! answer comes before any other, as in the reference.
 
-use actix_web::HttpRequest;
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
 use idp_store::{Authentication, User};
 
-use crate::AppState;
+use crate::db::read;
 use crate::error::ApiError;
-use crate::handlers::read;
+use crate::state::{AppState, app_state};
+
+/// What an authentication extractor resolves to.
+type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -24,20 +39,55 @@ impl Caller {
     }
 
     /// Staff only: 401 for anonymous callers, 403 for others.
-    pub fn require_staff(&self) -> Result<(), ApiError> {
+    pub fn into_staff(self) -> Result<Staff, ApiError> {
         match self {
             Caller::Anonymous => Err(ApiError::Unauthenticated(
                 "Authentication credentials were not provided.".into(),
             )),
-            Caller::User(user) if user.is_staff => Ok(()),
+            Caller::User(user) if user.is_staff => Ok(Staff(user)),
             Caller::User(_) => Err(ApiError::Forbidden),
         }
     }
 }
 
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            authenticate(&req, &state).await
+        })
+    }
+}
+
+/// A staff user: extracting it answers 401 to anonymous callers and 403 to other users.
+#[derive(Debug, Clone)]
+pub struct Staff(User);
+
+impl Deref for Staff {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move { caller.await?.into_staff() })
+    }
+}
+
 /// Authenticates the request. A bad `Token` header fails with 401 even where anonymous access
 /// is allowed.
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(Caller::Anonymous);
     };

@@ -1,52 +1,90 @@
-//! Reading request bodies: size limit, content type and JSON parsing with API-shaped errors.
+//! Reading request bodies: content type, size limit, time limit and JSON parsing with API-shaped
+//! errors.
 
-use actix_web::HttpRequest;
+use std::future::{Ready, ready};
+use std::time::Duration;
+
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::web;
+use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::ApiSettings;
 use crate::error::ApiError;
+use crate::state::app_state;
 
-/// Reads a JSON body of at most `settings.max_body_bytes` bytes, sent within
-/// `settings.body_timeout`. An empty body reads as `{}`, as the reference's
-/// parser does.
-pub async fn json_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    settings: &ApiSettings,
-) -> Result<Value, ApiError> {
-    let (limit, timeout) = (settings.max_body_bytes, settings.body_timeout);
-    check_content_type(req)?;
-    if let Some(length) = req.headers().get(header::CONTENT_LENGTH) {
-        let length = length.to_str().ok().and_then(|v| v.parse::<usize>().ok());
-        if length.is_some_and(|length| length > limit) {
-            return Err(ApiError::PayloadTooLarge);
-        }
+/// A request's JSON body, read when the handler asks for it with [`JsonBody::read`].
+///
+/// Extracting it only takes hold of the body; every check happens in `read`, in this order: the
+/// content type (415), the declared and the actual size (413), the time the client takes to send
+/// it (408) and the JSON itself (400). The reference reads a body only once the caller is known
+/// to be allowed, and for an update only once the provider is found and its version matches;
+/// a handler calls `read` at that point, so a 401, 403, 404 or 412 comes before any complaint
+/// about the body. (An extractor that read eagerly could answer 415 while the caller's token is
+/// still being looked up: actix-web polls a handler's extractors together.)
+pub struct JsonBody {
+    req: HttpRequest,
+    payload: Payload,
+    limit: usize,
+    timeout: Duration,
+}
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(app_state(req).map(|state| JsonBody {
+            req: req.clone(),
+            payload: payload.take(),
+            limit: state.settings.max_body_bytes,
+            timeout: state.settings.body_timeout,
+        }))
     }
-    // The server's own timeout covers the request head only; a client that stalls while
-    // sending its body is cut off here.
-    let read = async {
-        let mut bytes = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|_| ApiError::BadRequest("The request body could not be read.".into()))?;
-            if bytes.len() + chunk.len() > limit {
+}
+
+impl JsonBody {
+    /// Reads the body: at most `max_body_bytes` bytes, sent within `body_timeout` (both from
+    /// the app's [`ApiSettings`](crate::state::ApiSettings)). An empty body reads as `{}`, as the
+    /// reference's parser does.
+    pub async fn read(self) -> Result<Value, ApiError> {
+        let JsonBody {
+            req,
+            mut payload,
+            limit,
+            timeout,
+        } = self;
+        check_content_type(&req)?;
+        if let Some(length) = req.headers().get(header::CONTENT_LENGTH) {
+            let length = length.to_str().ok().and_then(|v| v.parse::<usize>().ok());
+            if length.is_some_and(|length| length > limit) {
                 return Err(ApiError::PayloadTooLarge);
             }
-            bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes)
-    };
-    let bytes = actix_web::rt::time::timeout(timeout, read)
-        .await
-        .map_err(|_| ApiError::RequestTimeout)??;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Default::default()));
+        // The server's own timeout covers the request head only; a client that stalls while
+        // sending its body is cut off here.
+        let read = async {
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::BadRequest("The request body could not be read.".into())
+                })?;
+                if bytes.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
+        };
+        let bytes = actix_web::rt::time::timeout(timeout, read)
+            .await
+            .map_err(|_| ApiError::RequestTimeout)??;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::BadRequest(format!("JSON parse error - {error}")))
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|error| ApiError::BadRequest(format!("JSON parse error - {error}")))
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {

@@ -1,5 +1,8 @@
 //! API errors and their DRF-shaped bodies.
 
+use std::error::Error;
+use std::fmt;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -43,9 +46,17 @@ pub enum ApiError {
     /// 503: the database cannot be reached in time.
     #[error("service unavailable")]
     Unavailable,
-    /// 500: a bug or a broken database; details are logged, never returned.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: a bug or a broken database. The cause is logged with its whole chain and never
+    /// returned.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn Error + Send + Sync>),
+}
+
+impl ApiError {
+    /// A 500 caused by `error`.
+    pub(crate) fn internal(error: impl Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
 }
 
 impl From<ValidationErrors> for ApiError {
@@ -57,10 +68,10 @@ impl From<ValidationErrors> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         if error.is_unavailable() {
-            tracing::warn!(%error, "database unavailable");
+            tracing::warn!(error = %Chain(&error), "database unavailable");
             ApiError::Unavailable
         } else {
-            ApiError::Internal(error.to_string())
+            ApiError::internal(error)
         }
     }
 }
@@ -109,7 +120,7 @@ impl ResponseError for ApiError {
                 json!({"detail": "Service temporarily unavailable, try again later."})
             }
             ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(error = %Chain(cause.as_ref()), "internal error");
                 json!({"detail": "A server error occurred."})
             }
         };
@@ -130,3 +141,46 @@ impl ResponseError for ApiError {
 
 /// The 404 detail of an unknown provider.
 pub const NO_PROVIDER: &str = "No IdentityProvider matches the given query.";
+
+/// An error and its causes, one after the other (`error: cause: cause`), for log lines: the
+/// top-level message alone rarely says what the database or the network actually reported.
+pub(crate) struct Chain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_shows_every_cause_and_an_internal_body_shows_none() {
+        let error = Outer(std::io::Error::other("the disk is on fire"));
+        assert_eq!(Chain(&error).to_string(), "outer: the disk is on fire");
+        let internal = ApiError::internal(error);
+        assert_eq!(
+            Chain(&internal).to_string(),
+            "internal error: outer: the disk is on fire"
+        );
+        let response = internal.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = actix_web::body::to_bytes(response.into_body());
+        let body = futures_util::FutureExt::now_or_never(body)
+            .expect("the body is in memory")
+            .expect("the body reads");
+        assert_eq!(body, r#"{"detail":"A server error occurred."}"#);
+    }
+}

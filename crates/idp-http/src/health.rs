@@ -3,7 +3,9 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::AppState;
+use crate::db::store_call;
+use crate::error::Chain;
+use crate::state::AppState;
 
 /// `GET /health/live`: the process is up and serving.
 pub async fn live() -> HttpResponse {
@@ -12,10 +14,10 @@ pub async fn live() -> HttpResponse {
 
 /// `GET /health/ready`: the database answers; 503 with the reason when it does not.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    match crate::handlers::store_call(&state, |store| store.ping()).await {
+    match store_call(&state, |store| store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Err(error)) => {
-            tracing::warn!(%error, "not ready");
+            tracing::warn!(error = %Chain(&error), "not ready");
             HttpResponse::ServiceUnavailable()
                 .json(json!({"status": "unavailable", "reason": format!("database: {error}")}))
         }

@@ -8,6 +8,8 @@
 
 mod auth;
 mod body;
+mod db;
+mod discovery_messages;
 mod error;
 mod handlers;
 mod health;
@@ -16,60 +18,20 @@ mod metrics;
 pub mod openapi;
 mod pagination;
 mod request_log;
+mod responses;
 mod routes;
+mod state;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use idp_core::ProviderNamePolicy;
-use idp_oidc::DiscoveryClient;
-use idp_store::Store;
 
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use routes::configure;
-
-/// How the API behaves, beyond where it stores and fetches.
-#[derive(Debug, Clone)]
-pub struct ApiSettings {
-    /// Which provider names may be created.
-    pub provider_names: ProviderNamePolicy,
-    /// Whether staff see `client_secret` in responses.
-    pub expose_client_secret: bool,
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// How long a request may take to send its body before it is answered 408. [`serve`] sets
-    /// it to [`ServerConfig::client_request_timeout`], so one limit covers head and body.
-    pub body_timeout: Duration,
-    /// How long a request waits for the database (a connection and its query) before it is
-    /// answered 503, even when the database hangs rather than refuses.
-    pub db_timeout: Duration,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            provider_names: ProviderNamePolicy::AnySlug,
-            expose_client_secret: true,
-            max_body_bytes: 64 * 1024,
-            body_timeout: Duration::from_secs(10),
-            db_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-/// What every handler shares: the store, the discovery client and the settings.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// Where providers, users and tokens live.
-    pub store: Store,
-    /// Fetches discovery documents through the SSRF guard.
-    pub discovery: DiscoveryClient,
-    /// API behaviour switches.
-    pub settings: ApiSettings,
-}
+pub use state::{ApiSettings, AppState};
 
 /// Server-level limits.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The server's metrics, in a registry of their own.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use crate::handlers::{create, delete, discover, list, retrieve, update};
 
 macro_rules! fallback {
     ($permission:expr, $allow:expr) => {
-        web::to(|req, state| method_not_allowed(req, state, $permission, $allow))
+        web::to(|caller, req| method_not_allowed(caller, req, $permission, $allow))
     };
 }
 

@@ -59,7 +59,14 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{}", error.action_message());
+            // The error, then each of its causes.
+            let mut line = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                line.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{line}");
             ExitCode::FAILURE
         }
     }

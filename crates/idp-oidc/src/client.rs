@@ -8,7 +8,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use crate::document::DiscoveryDocument;
-use crate::error::FetchError;
+use crate::error::{FetchError, FetchErrorKind};
 use crate::fetch::{Fetched, fetch_document};
 use crate::policy::FetchPolicy;
 
@@ -100,10 +100,8 @@ impl DiscoveryClient {
                     // when every caller waiting for it gives up.
                     let task = runtime.spawn(self.clone().fill(key.clone(), generation));
                     let shared = async move {
-                        task.await.unwrap_or_else(|_| {
-                            Err(FetchError::Request {
-                                reason: "the fetch was interrupted.".to_owned(),
-                            })
+                        task.await.unwrap_or_else(|error| {
+                            Err(FetchError::caused_by(FetchErrorKind::Interrupted, error))
                         })
                     }
                     .boxed()

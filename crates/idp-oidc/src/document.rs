@@ -4,8 +4,7 @@ use idp_core::{GeneratedMapping, ProviderEndpoints};
 use openidconnect::ProviderMetadataWithLogout;
 use serde_json::{Map, Value};
 
-use crate::error::FetchError;
-use crate::report::MetadataReport;
+use crate::error::{FetchError, FetchErrorKind};
 
 /// The endpoints a provider needs, in the order the reference checks them.
 pub(crate) const REQUIRED_ENDPOINTS: [&str; 3] = [
@@ -30,20 +29,21 @@ pub struct DiscoveryDocument {
 }
 
 impl DiscoveryDocument {
-    /// Parses a response body: it must be JSON ([`FetchError::InvalidJson`]) holding an object
-    /// ([`FetchError::NotAnObject`]).
+    /// Parses a response body: it must be JSON ([`FetchErrorKind::InvalidJson`]) holding an
+    /// object ([`FetchErrorKind::NotAnObject`]).
     ///
     /// A UTF-8 byte-order mark is skipped, as Python `requests` does.
     pub fn from_json(bytes: &[u8]) -> Result<Self, FetchError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let value: Value = serde_json::from_slice(bytes).map_err(|_| FetchError::InvalidJson)?;
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|error| FetchError::caused_by(FetchErrorKind::InvalidJson, error))?;
         Self::from_value(value)
     }
 
-    /// Takes a JSON value, which must be an object ([`FetchError::NotAnObject`]).
+    /// Takes a JSON value, which must be an object ([`FetchErrorKind::NotAnObject`]).
     pub fn from_value(value: Value) -> Result<Self, FetchError> {
         let Value::Object(fields) = value else {
-            return Err(FetchError::NotAnObject);
+            return Err(FetchErrorKind::NotAnObject.into());
         };
         // The strict reading is a bonus for library users; its failure is not an error here.
         let (metadata, strict_error) = match serde_json::from_value::<ProviderMetadataWithLogout>(
@@ -83,14 +83,14 @@ impl DiscoveryDocument {
 
     /// `claims_supported`, verbatim (duplicates kept); empty when the key is absent.
     ///
-    /// A `null` or anything but a list of strings is [`FetchError::NotAStringList`].
+    /// A `null` or anything but a list of strings is [`FetchErrorKind::NotAStringList`].
     pub fn claims_supported(&self) -> Result<Vec<&str>, FetchError> {
         self.string_list("claims_supported")
     }
 
     /// `scopes_supported`, verbatim; empty when the key is absent.
     ///
-    /// A `null` or anything but a list of strings is [`FetchError::NotAStringList`].
+    /// A `null` or anything but a list of strings is [`FetchErrorKind::NotAStringList`].
     pub fn scopes_supported(&self) -> Result<Vec<&str>, FetchError> {
         self.string_list("scopes_supported")
     }
@@ -102,15 +102,15 @@ impl DiscoveryDocument {
         match self.fields.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(url)) => Ok(Some(url)),
-            Some(_) => Err(FetchError::InvalidEndpoint(key)),
+            Some(_) => Err(FetchErrorKind::InvalidEndpoint(key).into()),
         }
     }
 
-    /// A required endpoint: absent, `null` and empty are [`FetchError::MissingEndpoint`].
+    /// A required endpoint: absent, `null` and empty are [`FetchErrorKind::MissingEndpoint`].
     pub fn required_endpoint(&self, key: &'static str) -> Result<&str, FetchError> {
         match self.endpoint(key)? {
             Some(url) if !url.is_empty() => Ok(url),
-            _ => Err(FetchError::MissingEndpoint(key)),
+            _ => Err(FetchErrorKind::MissingEndpoint(key).into()),
         }
     }
 
@@ -133,12 +133,6 @@ impl DiscoveryDocument {
         })
     }
 
-    /// The `discover_metadata` report (waldur-behaviour.md §5.3). The three required endpoints
-    /// must be present; the claim and scope lists must be lists of strings when present.
-    pub fn metadata_report(&self) -> Result<MetadataReport, FetchError> {
-        MetadataReport::from_document(self)
-    }
-
     /// The `generate-mapping` suggestion (waldur-behaviour.md §6). Endpoints are not required.
     pub fn generate_mapping(&self) -> Result<GeneratedMapping, FetchError> {
         let claims = self.claims_supported()?;
@@ -147,7 +141,7 @@ impl DiscoveryDocument {
     }
 
     fn string_list(&self, key: &'static str) -> Result<Vec<&str>, FetchError> {
-        let not_a_list = || FetchError::NotAStringList { key };
+        let not_a_list = || FetchError::from(FetchErrorKind::NotAStringList { key });
         match self.fields.get(key) {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
@@ -185,7 +179,7 @@ mod tests {
                 object.insert("end_session_endpoint".into(), end_session);
             }
             let endpoints = document(value).provider_endpoints();
-            assert_eq!(endpoints.map(|e| e.logout_url), Ok(String::new()));
+            assert_eq!(endpoints.unwrap().logout_url, "");
         }
     }
 
@@ -197,13 +191,13 @@ mod tests {
             "userinfo_endpoint": null,
         });
         assert_eq!(
-            document(value).provider_endpoints(),
-            Err(FetchError::MissingEndpoint("token_endpoint"))
+            document(value).provider_endpoints().unwrap_err().kind(),
+            &FetchErrorKind::MissingEndpoint("token_endpoint")
         );
         let value = json!({"authorization_endpoint": 7});
         assert_eq!(
-            document(value).provider_endpoints(),
-            Err(FetchError::InvalidEndpoint("authorization_endpoint"))
+            document(value).provider_endpoints().unwrap_err().kind(),
+            &FetchErrorKind::InvalidEndpoint("authorization_endpoint")
         );
     }
 

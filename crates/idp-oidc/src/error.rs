@@ -1,40 +1,31 @@
-//! Why a discovery document could not be fetched or read, and the messages the API shows for it.
+//! Why a discovery document could not be fetched or read.
+//!
+//! A [`FetchError`] says what happened: its [`FetchErrorKind`] with the details a caller may act
+//! on, and the underlying error, when there is one, as its
+//! [`source`](std::error::Error::source). `Display` is a short description for people (the
+//! `inspect` command prints it with its chain of causes). How an API words each kind for its own
+//! clients is the API's business, decided from the kind alone.
 
+use std::fmt;
+
+use crate::cause::Cause;
 use crate::guard::GuardError;
 
-/// Prefix of every transport failure in the actions' messages.
-const FETCH_PREFIX: &str = "Unable to fetch discovery document: ";
-/// What create and update say about every transport failure (waldur-behaviour.md §3.1 step 4).
-const CREATE_TRANSPORT: &str = "Unable to discover endpoints.";
-/// What create and update say about every document they cannot use.
-const CREATE_PARSE: &str = "Unable to parse JSON in discovery response.";
-const TLS: &str = "SSL certificate verification failed. Set verify_ssl to false if using a self-signed certificate.";
-const CONNECT: &str = "Unable to connect to the discovery URL.";
-const TIMEOUT: &str = "Request timed out while fetching discovery document.";
-const INVALID_JSON: &str = "Invalid JSON in discovery response.";
-
-/// Why a discovery document could not be fetched or used.
+/// What went wrong when fetching or reading a discovery document, with its details.
 ///
-/// `Display` is the message of the `discover_metadata` and `generate-mapping` actions
-/// ([`FetchError::action_message`]). The HTTP layer wraps a message as
-/// `{"discovery_url": ["<message>"]}`. No variant carries a secret: URLs are shown without their
-/// user name and password, and transport failures are reduced to a short reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
+/// No kind carries a secret: URLs are kept without their user name and password, and nothing of
+/// a request's headers or a response's body is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchErrorKind {
     /// The SSRF guard refused the URL or a redirect target.
-    #[error(transparent)]
-    Guard(#[from] GuardError),
+    Guard(GuardError),
     /// The TLS handshake failed, usually because the certificate could not be verified.
-    #[error("{}", TLS)]
     Tls,
     /// No connection could be made, or it broke before a response arrived.
-    #[error("{}", CONNECT)]
     Connect,
     /// The whole fetch took longer than [`FetchPolicy::timeout`](crate::FetchPolicy::timeout).
-    #[error("{}", TIMEOUT)]
     Timeout,
-    /// The server answered with an error status.
-    #[error("Unable to fetch discovery document: {code} {kind}: {reason} for url: {url}", kind = status_kind(*code))]
+    /// The server answered with an error status (4xx or 5xx).
     Status {
         /// The HTTP status code.
         code: u16,
@@ -44,94 +35,43 @@ pub enum FetchError {
         url: String,
     },
     /// The body is longer than [`FetchPolicy::max_body_bytes`](crate::FetchPolicy::max_body_bytes).
-    #[error("Unable to fetch discovery document: the response is larger than {limit} bytes.")]
     TooLarge {
         /// The limit that was exceeded.
         limit: usize,
     },
     /// More redirects than [`FetchPolicy::max_redirects`](crate::FetchPolicy::max_redirects).
-    #[error("Unable to fetch discovery document: Exceeded {limit} redirects.")]
     TooManyRedirects {
         /// The limit that was exceeded.
         limit: usize,
     },
-    /// Any other failure of the request, with a short reason.
-    #[error("Unable to fetch discovery document: {reason}")]
-    Request {
-        /// A short description, with no URL, header or body in it.
-        reason: String,
-    },
+    /// A redirect's `Location` is not a URL.
+    InvalidRedirect,
+    /// The HTTP client could not be set up (its TLS backend failed to start).
+    ClientInit,
+    /// The response body broke off or could not be decoded.
+    Body,
+    /// The request failed in a way none of the other kinds describes.
+    Request,
+    /// The fetch ended before it finished (its task was cancelled or its runtime shut down).
+    Interrupted,
     /// The body is not JSON.
-    #[error("{}", INVALID_JSON)]
     InvalidJson,
     /// The body is JSON but not an object.
-    #[error("Discovery document must be a JSON object.")]
     NotAnObject,
     /// `claims_supported` or `scopes_supported` is present but not a list of strings
     /// (`null` included).
-    #[error("Invalid discovery document: '{key}' must be a list of strings.")]
     NotAStringList {
         /// The offending key.
         key: &'static str,
     },
     /// An endpoint is present but not a string.
-    #[error("Invalid endpoint in discovery document: '{0}' must be a string.")]
     InvalidEndpoint(&'static str),
     /// A required endpoint is absent, `null` or empty.
-    #[error("Missing required endpoint in discovery document: '{0}'")]
     MissingEndpoint(&'static str),
 }
 
-impl FetchError {
-    /// The message of the `discover_metadata` action (waldur-behaviour.md §5.2), also used by
-    /// `generate-mapping`: guard messages as they are, then one message per kind of transport
-    /// failure, then the document's problems.
-    pub fn action_message(&self) -> String {
-        self.to_string()
-    }
-
-    /// The message of `generate-mapping` as the reference words it (waldur-behaviour.md §6), where
-    /// every transport failure, TLS and time-outs included, reads "Unable to fetch discovery
-    /// document: …". Document problems and guard refusals read as in
-    /// [`FetchError::action_message`].
-    pub fn mapping_message(&self) -> String {
-        match self {
-            Self::Tls => format!("{FETCH_PREFIX}SSL certificate verification failed."),
-            Self::Connect => format!("{FETCH_PREFIX}unable to connect."),
-            Self::Timeout => format!("{FETCH_PREFIX}the request timed out."),
-            _ => self.to_string(),
-        }
-    }
-
-    /// The message used when creating or updating a provider fetches its document
-    /// (waldur-behaviour.md §3.1 step 4): the guard's message, "Unable to discover endpoints." for
-    /// any transport failure, and "Unable to parse JSON in discovery response." for a document that
-    /// is not a JSON object with the three endpoints.
-    pub fn create_message(&self) -> String {
-        match self {
-            Self::Guard(guard) => guard.to_string(),
-            Self::Tls
-            | Self::Connect
-            | Self::Timeout
-            | Self::Status { .. }
-            | Self::TooLarge { .. }
-            | Self::TooManyRedirects { .. }
-            | Self::Request { .. } => CREATE_TRANSPORT.to_owned(),
-            Self::InvalidJson
-            | Self::NotAnObject
-            | Self::NotAStringList { .. }
-            | Self::InvalidEndpoint(_)
-            | Self::MissingEndpoint(_) => CREATE_PARSE.to_owned(),
-        }
-    }
-
-    /// Whether the SSRF guard refused the URL (the reference reports these during request
-    /// validation, before any fetch).
-    pub fn is_guard(&self) -> bool {
-        matches!(self, Self::Guard(_))
-    }
-
-    /// Whether the failure is in the network exchange rather than in the document.
+impl FetchErrorKind {
+    /// Whether the failure is in the network exchange rather than in the document or the URL.
     pub fn is_transport(&self) -> bool {
         matches!(
             self,
@@ -141,67 +81,155 @@ impl FetchError {
                 | Self::Status { .. }
                 | Self::TooLarge { .. }
                 | Self::TooManyRedirects { .. }
-                | Self::Request { .. }
+                | Self::InvalidRedirect
+                | Self::ClientInit
+                | Self::Body
+                | Self::Request
+                | Self::Interrupted
         )
     }
 }
 
-/// Python `requests`' wording in `raise_for_status`.
-fn status_kind(code: u16) -> &'static str {
-    match code {
-        400..=499 => "Client Error",
-        500..=599 => "Server Error",
-        _ => "Unexpected Status",
+impl fmt::Display for FetchErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Guard(_) => f.write_str("the SSRF guard refused the URL"),
+            Self::Tls => f.write_str("the TLS handshake failed"),
+            Self::Connect => f.write_str("no connection could be made"),
+            Self::Timeout => f.write_str("the fetch did not finish in time"),
+            Self::Status { code, reason, url } if reason.is_empty() => {
+                write!(f, "the server answered {code} for {url}")
+            }
+            Self::Status { code, reason, url } => {
+                write!(f, "the server answered {code} {reason} for {url}")
+            }
+            Self::TooLarge { limit } => write!(f, "the response is larger than {limit} bytes"),
+            Self::TooManyRedirects { limit } => write!(f, "more than {limit} redirects"),
+            Self::InvalidRedirect => f.write_str("the server redirected to an invalid location"),
+            Self::ClientInit => f.write_str("the HTTP client could not be initialised"),
+            Self::Body => f.write_str("the response body could not be read"),
+            Self::Request => f.write_str("the request failed"),
+            Self::Interrupted => f.write_str("the fetch was interrupted"),
+            Self::InvalidJson => f.write_str("the document is not JSON"),
+            Self::NotAnObject => f.write_str("the document is not a JSON object"),
+            Self::NotAStringList { key } => write!(f, "'{key}' is not a list of strings"),
+            Self::InvalidEndpoint(key) => write!(f, "the endpoint '{key}' is not a string"),
+            Self::MissingEndpoint(key) => write!(f, "the required endpoint '{key}' is missing"),
+        }
+    }
+}
+
+/// Why a discovery document could not be fetched or used: a [`FetchErrorKind`] and, when there
+/// is one, the underlying error as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}")]
+pub struct FetchError {
+    kind: FetchErrorKind,
+    #[source]
+    cause: Option<Cause>,
+}
+
+impl FetchError {
+    /// A failure of `kind` caused by `cause`.
+    pub(crate) fn caused_by(
+        kind: FetchErrorKind,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            cause: Some(Cause::new(cause)),
+        }
+    }
+
+    /// What went wrong, with its details.
+    pub fn kind(&self) -> &FetchErrorKind {
+        &self.kind
+    }
+
+    /// Whether the SSRF guard refused the URL (the reference reports these during request
+    /// validation, before any fetch).
+    pub fn is_guard(&self) -> bool {
+        matches!(self.kind, FetchErrorKind::Guard(_))
+    }
+
+    /// Whether the failure is in the network exchange rather than in the document.
+    pub fn is_transport(&self) -> bool {
+        self.kind.is_transport()
+    }
+}
+
+impl From<FetchErrorKind> for FetchError {
+    fn from(kind: FetchErrorKind) -> Self {
+        Self { kind, cause: None }
+    }
+}
+
+impl From<GuardError> for FetchError {
+    fn from(error: GuardError) -> Self {
+        Self::caused_by(FetchErrorKind::Guard(error.clone()), error)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error as _;
+
     use super::*;
 
+    /// The error and its causes, one after the other, as a log prints them.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
     #[test]
-    fn status_errors_read_like_python_requests() {
-        let not_found = FetchError::Status {
+    fn a_guard_refusal_keeps_the_guard_error_as_its_kind_and_its_cause() {
+        let error = FetchError::from(GuardError::MissingHost);
+        assert!(error.is_guard());
+        assert!(!error.is_transport());
+        assert_eq!(
+            error.kind(),
+            &FetchErrorKind::Guard(GuardError::MissingHost)
+        );
+        assert_eq!(
+            chain(&error),
+            "the SSRF guard refused the URL: URL must include a host."
+        );
+    }
+
+    #[test]
+    fn the_cause_is_the_source_and_never_part_of_the_message() {
+        let json = serde_json::from_str::<serde_json::Value>("{oops").unwrap_err();
+        let error = FetchError::caused_by(FetchErrorKind::InvalidJson, json);
+        assert_eq!(error.to_string(), "the document is not JSON");
+        let source = error.source().expect("the parse error is kept");
+        assert!(source.to_string().contains("line 1"), "{source}");
+        // A shared fetch hands every caller a clone; the cause goes with it.
+        assert!(error.clone().source().is_some());
+    }
+
+    #[test]
+    fn kinds_describe_what_happened_with_their_details() {
+        let status = FetchErrorKind::Status {
             code: 404,
             reason: "Not Found".into(),
             url: "https://idp.example.com/x".into(),
         };
+        assert!(status.is_transport());
         assert_eq!(
-            not_found.action_message(),
-            "Unable to fetch discovery document: 404 Client Error: Not Found for url: https://idp.example.com/x"
+            FetchError::from(status).to_string(),
+            "the server answered 404 Not Found for https://idp.example.com/x"
         );
-        assert_eq!(not_found.create_message(), "Unable to discover endpoints.");
-        let server = FetchError::Status {
-            code: 503,
-            reason: "Service Unavailable".into(),
-            url: "http://a/".into(),
-        };
         assert_eq!(
-            server.action_message(),
-            "Unable to fetch discovery document: 503 Server Error: Service Unavailable for url: http://a/"
+            FetchError::from(FetchErrorKind::MissingEndpoint("token_endpoint")).to_string(),
+            "the required endpoint 'token_endpoint' is missing"
         );
-    }
-
-    #[test]
-    fn create_messages_group_transport_and_document_failures() {
-        assert_eq!(FetchError::Tls.create_message(), CREATE_TRANSPORT);
-        assert_eq!(FetchError::Timeout.create_message(), CREATE_TRANSPORT);
-        assert_eq!(FetchError::InvalidJson.create_message(), CREATE_PARSE);
-        assert_eq!(
-            FetchError::MissingEndpoint("token_endpoint").create_message(),
-            CREATE_PARSE
-        );
-        let guard = FetchError::from(GuardError::MissingHost);
-        assert_eq!(guard.create_message(), "URL must include a host.");
-        assert_eq!(guard.action_message(), "URL must include a host.");
-        assert!(guard.is_guard());
-    }
-
-    #[test]
-    fn missing_endpoint_names_the_key_in_quotes() {
-        assert_eq!(
-            FetchError::MissingEndpoint("token_endpoint").action_message(),
-            "Missing required endpoint in discovery document: 'token_endpoint'"
-        );
+        assert!(!FetchErrorKind::InvalidJson.is_transport());
+        assert!(FetchErrorKind::Interrupted.is_transport());
     }
 }

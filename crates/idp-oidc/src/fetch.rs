@@ -9,7 +9,7 @@ use reqwest::header::{ACCEPT, CACHE_CONTROL, HeaderMap, LOCATION};
 use url::Url;
 
 use crate::document::DiscoveryDocument;
-use crate::error::FetchError;
+use crate::error::{FetchError, FetchErrorKind};
 use crate::guard::{self, GuardedTarget};
 use crate::policy::FetchPolicy;
 use crate::transport::{self, BodyError};
@@ -29,7 +29,7 @@ pub(crate) async fn fetch_document(
     let url = guard::parse_url(raw_url)?;
     let (body, cache_for) = tokio::time::timeout(policy.timeout, follow(policy, url, verify_ssl))
         .await
-        .map_err(|_| FetchError::Timeout)??;
+        .map_err(|_| FetchError::from(FetchErrorKind::Timeout))??;
     let document = DiscoveryDocument::from_json(&body)?;
     Ok(Fetched {
         document,
@@ -53,18 +53,23 @@ async fn follow(
             .header(ACCEPT, "application/json, */*;q=0.1")
             .send()
             .await
-            .map_err(|error| classify(&error))?;
+            .map_err(classify)?;
         let status = response.status();
         // Python `requests` follows exactly these statuses when a Location is given.
         let followed = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
         if let (true, Some(location)) = (followed, response.headers().get(LOCATION)) {
             if redirects >= policy.max_redirects {
-                return Err(FetchError::TooManyRedirects {
+                return Err(FetchErrorKind::TooManyRedirects {
                     limit: policy.max_redirects,
-                });
+                }
+                .into());
             }
-            let location = location.to_str().map_err(|_| bad_redirect())?;
-            url = url.join(location).map_err(|_| bad_redirect())?;
+            let location = location
+                .to_str()
+                .map_err(|error| FetchError::caused_by(FetchErrorKind::InvalidRedirect, error))?;
+            url = url
+                .join(location)
+                .map_err(|error| FetchError::caused_by(FetchErrorKind::InvalidRedirect, error))?;
             redirects += 1;
             continue;
         }
@@ -81,17 +86,16 @@ async fn follow(
 
 /// A client that can only reach the addresses the guard checked ([`transport::pinned_client`]).
 fn pinned_client(target: &GuardedTarget, verify_ssl: bool) -> Result<reqwest::Client, FetchError> {
-    transport::pinned_client(target, verify_ssl).map_err(|_| FetchError::Request {
-        reason: "the HTTP client could not be initialised.".to_owned(),
-    })
+    transport::pinned_client(target, verify_ssl)
+        .map_err(|error| FetchError::caused_by(FetchErrorKind::ClientInit, error.without_url()))
 }
 
 async fn read_capped(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, FetchError> {
     transport::read_capped(response, limit)
         .await
         .map_err(|error| match error {
-            BodyError::TooLarge => FetchError::TooLarge { limit },
-            BodyError::Read(error) => classify(&error),
+            BodyError::TooLarge => FetchError::from(FetchErrorKind::TooLarge { limit }),
+            BodyError::Read(error) => classify(error),
         })
 }
 
@@ -120,52 +124,45 @@ fn cache_lifetime(headers: &HeaderMap, policy_ttl: Duration) -> Option<Duration>
 }
 
 fn status_error(status: StatusCode, url: &Url) -> FetchError {
-    FetchError::Status {
+    FetchErrorKind::Status {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or_default().to_owned(),
         url: without_credentials(url),
     }
+    .into()
 }
 
-fn bad_redirect() -> FetchError {
-    FetchError::Request {
-        reason: "the server redirected to an invalid location.".to_owned(),
-    }
+/// Sorts a reqwest error into the reference's categories. The error is kept as the cause
+/// without its URL, which may carry credentials.
+fn classify(error: reqwest::Error) -> FetchError {
+    FetchError::caused_by(kind_of(&error), error.without_url())
 }
 
-/// Sorts a reqwest error into the reference's categories, keeping only a short reason.
-fn classify(error: &reqwest::Error) -> FetchError {
+fn kind_of(error: &reqwest::Error) -> FetchErrorKind {
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
     let mut innermost = None;
     while let Some(current) = source {
         if is_tls_error(current) {
-            return FetchError::Tls;
+            return FetchErrorKind::Tls;
         }
         innermost = Some(current);
         source = current.source();
     }
     if error.is_connect() {
-        return FetchError::Connect;
+        return FetchErrorKind::Connect;
     }
     if error.is_timeout() {
-        return FetchError::Timeout;
+        return FetchErrorKind::Timeout;
     }
     if innermost.is_some_and(is_broken_connection) {
         // Python `requests` reports a connection closed or reset before the answer as a
         // connection error.
-        return FetchError::Connect;
+        return FetchErrorKind::Connect;
     }
-    let reason = if error.is_body() || error.is_decode() {
-        "the response body could not be read."
+    if error.is_body() || error.is_decode() {
+        FetchErrorKind::Body
     } else {
-        "the request failed."
-    };
-    // reqwest's own text names the URL, which may carry credentials; log the cause only.
-    if let Some(cause) = innermost {
-        tracing::debug!(cause = %cause, "discovery request failed");
-    }
-    FetchError::Request {
-        reason: reason.to_owned(),
+        FetchErrorKind::Request
     }
 }
 

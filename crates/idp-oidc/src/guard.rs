@@ -9,7 +9,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use ipnet::IpNet;
 use url::{Host, Url};
 
-/// Why the SSRF guard refused a URL. `Display` gives the reference's message.
+use crate::cause::Cause;
+
+/// Why the SSRF guard refused a URL. `Display` gives the reference's message; the underlying
+/// error, when there is one, is the source.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
     /// The scheme is not `http` or `https`.
@@ -20,12 +23,15 @@ pub enum GuardError {
     MissingHost,
     /// The text is not a URL at all (for example a non-numeric port).
     #[error("Enter a valid URL.")]
-    InvalidUrl,
+    InvalidUrl(#[source] Option<url::ParseError>),
     /// The host name did not resolve to any address.
     #[error("Unable to resolve host '{host}'.")]
     Unresolvable {
         /// The host name as written in the URL (lower-cased, IDNA-encoded).
         host: String,
+        /// Why the lookup failed, when it failed rather than found nothing.
+        #[source]
+        cause: Option<Cause>,
     },
     /// The host is, or resolves to, an address the guard refuses.
     #[error("URL host resolves to a disallowed address ({ip}).")]
@@ -63,7 +69,7 @@ pub fn parse_url(raw: &str) -> Result<Url, GuardError> {
     match Url::parse(raw) {
         Ok(url) if url.host().is_some() => Ok(url),
         Ok(_) | Err(url::ParseError::EmptyHost) => Err(GuardError::MissingHost),
-        Err(_) => Err(GuardError::InvalidUrl),
+        Err(error) => Err(GuardError::InvalidUrl(Some(error))),
     }
 }
 
@@ -73,18 +79,21 @@ pub async fn check_url(url: &Url, allow_networks: &[IpNet]) -> Result<GuardedTar
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(GuardError::UnsupportedScheme);
     }
-    let port = url.port_or_known_default().ok_or(GuardError::InvalidUrl)?;
+    let port = url
+        .port_or_known_default()
+        .ok_or(GuardError::InvalidUrl(None))?;
     let addrs: Vec<SocketAddr> = match url.host() {
         None => return Err(GuardError::MissingHost),
         Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
         Some(Host::Domain(domain)) => {
-            let unresolvable = || GuardError::Unresolvable {
+            let unresolvable = |cause: Option<std::io::Error>| GuardError::Unresolvable {
                 host: domain.to_owned(),
+                cause: cause.map(Cause::new),
             };
             let resolved = tokio::net::lookup_host((domain, port))
                 .await
-                .map_err(|_| unresolvable())?;
+                .map_err(|error| unresolvable(Some(error)))?;
             let mut addrs: Vec<SocketAddr> = Vec::new();
             for addr in resolved {
                 if !addrs.contains(&addr) {
@@ -92,7 +101,7 @@ pub async fn check_url(url: &Url, allow_networks: &[IpNet]) -> Result<GuardedTar
                 }
             }
             if addrs.is_empty() {
-                return Err(unresolvable());
+                return Err(unresolvable(None));
             }
             addrs
         }
@@ -213,7 +222,7 @@ mod tests {
         }
         assert_eq!(
             parse_url("http://example.com:port/"),
-            Err(GuardError::InvalidUrl)
+            Err(GuardError::InvalidUrl(Some(url::ParseError::InvalidPort)))
         );
         assert!(parse_url("HTTPS://Example.COM/.well-known/openid-configuration").is_ok());
     }

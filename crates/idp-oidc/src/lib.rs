@@ -24,16 +24,17 @@
 //! * The whole fetch is bounded by [`FetchPolicy::timeout`], and the body by
 //!   [`FetchPolicy::max_body_bytes`]: a longer body is not read further.
 //!
-//! Every failure is a [`FetchError`] whose messages are the reference system's, word for word:
-//! [`FetchError::action_message`] for `discover_metadata` and `generate-mapping`,
-//! [`FetchError::create_message`] for creating and updating a provider.
+//! Every failure is a [`FetchError`] that says what happened: its [`FetchErrorKind`] (with the
+//! details, such as the status code or the missing key) and the underlying error as its source.
+//! Its `Display` is for people; how an API words each kind for its clients is decided by the API
+//! from the kind, not here.
 //!
 //! # Example
 //!
 //! Reading a document that is already at hand needs no network:
 //!
 //! ```
-//! use idp_oidc::DiscoveryDocument;
+//! use idp_oidc::{DiscoveryDocument, FetchErrorKind};
 //!
 //! let document = DiscoveryDocument::from_json(br#"{
 //!     "authorization_endpoint": "https://idp.example.com/auth",
@@ -54,11 +55,13 @@
 //! let missing = DiscoveryDocument::from_json(br#"{"authorization_endpoint": "https://idp/a"}"#)?
 //!     .provider_endpoints()
 //!     .unwrap_err();
-//! assert_eq!(
-//!     missing.action_message(),
-//!     "Missing required endpoint in discovery document: 'token_endpoint'"
-//! );
-//! assert_eq!(missing.create_message(), "Unable to parse JSON in discovery response.");
+//! assert_eq!(missing.kind(), &FetchErrorKind::MissingEndpoint("token_endpoint"));
+//! assert_eq!(missing.to_string(), "the required endpoint 'token_endpoint' is missing");
+//!
+//! let not_json = DiscoveryDocument::from_json(b"<html>").unwrap_err();
+//! assert_eq!(not_json.kind(), &FetchErrorKind::InvalidJson);
+//! // The parser's own error is kept as the source, for logs.
+//! assert!(std::error::Error::source(&not_json).is_some());
 //! # Ok::<(), idp_oidc::FetchError>(())
 //! ```
 //!
@@ -78,6 +81,7 @@
 //! # }
 //! ```
 
+mod cause;
 mod client;
 mod document;
 mod error;
@@ -90,9 +94,10 @@ pub mod rp;
 pub mod testing;
 mod transport;
 
+pub use cause::Cause;
 pub use client::DiscoveryClient;
 pub use document::DiscoveryDocument;
-pub use error::FetchError;
+pub use error::{FetchError, FetchErrorKind};
 pub use guard::{GuardError, GuardedTarget};
 pub use policy::{FetchPolicy, parse_networks};
 pub use report::{MetadataReport, ReportEndpoints};

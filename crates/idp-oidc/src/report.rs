@@ -42,9 +42,17 @@ pub struct ReportEndpoints {
     pub jwks_uri: Option<String>,
 }
 
+impl DiscoveryDocument {
+    /// The `discover_metadata` report (waldur-behaviour.md §5.3). The three required endpoints
+    /// must be present; the claim and scope lists must be lists of strings when present.
+    pub fn metadata_report(&self) -> Result<MetadataReport, FetchError> {
+        MetadataReport::from_document(self)
+    }
+}
+
 impl MetadataReport {
     /// Builds the report; see [`DiscoveryDocument::metadata_report`].
-    pub(crate) fn from_document(document: &DiscoveryDocument) -> Result<Self, FetchError> {
+    fn from_document(document: &DiscoveryDocument) -> Result<Self, FetchError> {
         let [auth, token, userinfo] = REQUIRED_ENDPOINTS;
         let endpoints = ReportEndpoints {
             authorization_endpoint: document.required_endpoint(auth)?.to_owned(),

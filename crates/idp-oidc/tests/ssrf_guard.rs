@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use idp_oidc::guard::{check_ip, check_url, parse_url};
-use idp_oidc::{DiscoveryClient, FetchError, FetchPolicy, GuardError};
+use idp_oidc::{DiscoveryClient, FetchErrorKind, FetchPolicy, GuardError};
 use ipnet::IpNet;
 
 mod common;
@@ -123,23 +123,22 @@ async fn an_unresolvable_host_is_named_in_quotes() {
 }
 
 #[tokio::test]
-async fn the_client_reports_guard_refusals_with_the_guards_message_everywhere() {
+async fn the_client_reports_guard_refusals_as_the_guards_error_everywhere() {
     let client = DiscoveryClient::new(FetchPolicy::default());
     for (url, ip) in [
         ("http://127.0.0.1:9/x", "127.0.0.1"),
         ("http://[::1]:9/x", "::1"),
         ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
     ] {
+        let refused = GuardError::Disallowed {
+            ip: ip.parse().unwrap(),
+        };
         let error = client.fetch(url, true).await.unwrap_err();
         assert!(error.is_guard(), "{url}");
-        assert_eq!(error.action_message(), disallowed(ip));
-        assert_eq!(error.create_message(), disallowed(ip));
+        assert_eq!(error.kind(), &FetchErrorKind::Guard(refused.clone()));
+        let cause = std::error::Error::source(&error).expect("the guard's error is the cause");
+        assert_eq!(cause.to_string(), disallowed(ip));
         let error = client.fetch_cached(url, false).await.unwrap_err();
-        assert_eq!(
-            error,
-            FetchError::Guard(GuardError::Disallowed {
-                ip: ip.parse().unwrap()
-            })
-        );
+        assert_eq!(error.kind(), &FetchErrorKind::Guard(refused));
     }
 }

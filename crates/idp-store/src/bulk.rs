@@ -3,10 +3,12 @@
 use diesel::prelude::*;
 use idp_core::Provider;
 
+use crate::conn::{Backend, DbConnection};
 use crate::error::StoreError;
 use crate::providers::{ROW, Row, changes, now};
 use crate::schema::identity_providers as ip;
-use crate::{SecretBox, Store};
+use crate::secrets::SecretBox;
+use crate::store::Store;
 
 /// What an import did to one provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +43,7 @@ impl Store {
                 Ok(())
             }
         });
-        if result.is_ok() && !dry_run && self.backend == crate::Backend::Postgres {
+        if result.is_ok() && !dry_run && self.backend == Backend::Postgres {
             // Fresh planner statistics after a bulk change, so lists use their index at once
             // rather than after the next autovacuum.
             use diesel::connection::SimpleConnection;
@@ -81,7 +83,7 @@ impl Store {
 }
 
 fn upsert(
-    conn: &mut crate::DbConnection,
+    conn: &mut DbConnection,
     secrets: &SecretBox,
     provider: &Provider,
 ) -> Result<ImportOutcome, StoreError> {

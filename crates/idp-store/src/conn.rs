@@ -1,7 +1,6 @@
 //! Connections: choosing the backend by URL scheme, SQLite settings, and the pool.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -9,6 +8,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, Pool};
 
 use crate::error::StoreError;
+use crate::liveness;
 
 /// One connection to either backend; queries are written once for both.
 #[derive(diesel::MultiConnection)]
@@ -165,7 +165,7 @@ impl r2d2::ManageConnection for Manager {
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         // A query per checkout would double the round trips of every request; connections are
         // tested only for a while after one of them was found closed (the server restarted).
-        if !suspect() {
+        if !liveness::suspect() {
             return Ok(());
         }
         conn.batch_execute("SELECT 1")
@@ -175,25 +175,6 @@ impl r2d2::ManageConnection for Manager {
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
         false
     }
-}
-
-/// Until when (milliseconds since the Unix epoch) pooled connections are tested on checkout.
-static SUSPECT_UNTIL: AtomicU64 = AtomicU64::new(0);
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A connection was found closed by its server: test every connection handed out during the
-/// next 30 s, so the dead ones are replaced before they fail a request.
-pub(crate) fn connections_suspect() {
-    SUSPECT_UNTIL.fetch_max(now_ms() + 30_000, Ordering::Relaxed);
-}
-
-fn suspect() -> bool {
-    SUSPECT_UNTIL.load(Ordering::Relaxed) > now_ms()
 }
 
 pub(crate) fn build_pool(
@@ -219,7 +200,6 @@ pub(crate) fn build_pool(
         .error_handler(Box::new(r2d2::NopErrorHandler))
         .build_unchecked(manager);
     // One connection now, so that a wrong URL or a server that is down is reported at start.
-    pool.get()
-        .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+    pool.get().map_err(StoreError::Unavailable)?;
     Ok(pool)
 }

@@ -4,10 +4,12 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use idp_core::{AttributeMapping, Provider, ProviderEndpoints};
 
+use crate::conn::DbConnection;
 use crate::error::StoreError;
 use crate::schema::identity_provider_counts as counts;
 use crate::schema::identity_providers as ip;
-use crate::{SecretBox, Store};
+use crate::secrets::SecretBox;
+use crate::store::Store;
 
 /// A stored provider and the version of its row, which changes on every write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,17 +177,19 @@ impl Row {
         self,
         secrets: Option<&SecretBox>,
     ) -> Result<StoredProvider, StoreError> {
-        let corrupt =
-            |what: &str| StoreError::Corrupt(format!("{what} of provider {}", self.provider));
+        let corrupt = |what: &str, cause: Option<serde_json::Error>| StoreError::Corrupt {
+            what: format!("{what} of provider {}", self.provider),
+            cause,
+        };
         let list = |text: &str, what: &str| {
-            serde_json::from_str::<Vec<String>>(text).map_err(|_| corrupt(what))
+            serde_json::from_str::<Vec<String>>(text).map_err(|error| corrupt(what, Some(error)))
         };
         let mapping_json: serde_json::Value = serde_json::from_str(&self.attribute_mapping)
-            .map_err(|_| corrupt("attribute_mapping"))?;
+            .map_err(|error| corrupt("attribute_mapping", Some(error)))?;
         let attribute_mapping = AttributeMapping(
             mapping_json
                 .as_object()
-                .ok_or_else(|| corrupt("attribute_mapping"))?
+                .ok_or_else(|| corrupt("attribute_mapping", None))?
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
                 .collect(),
@@ -439,7 +443,7 @@ impl Store {
 
     fn missing_or_conflict(
         &self,
-        conn: &mut crate::DbConnection,
+        conn: &mut DbConnection,
         name: &str,
     ) -> Result<StoreError, StoreError> {
         let exists: Option<i64> = ip::table

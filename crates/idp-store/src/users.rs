@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::Store;
 use crate::error::StoreError;
 use crate::providers::now;
 use crate::schema::{api_tokens, users};
+use crate::store::Store;
 
 /// A user of the API.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]

@@ -4,11 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{DUPLICATE_PROVIDER, NewProvider, ValidationErrors};
 use idp_store::StoreError;
 
-use super::{blocking, fetch_endpoints, provider_response, store_call};
-use crate::AppState;
-use crate::auth::authenticate;
-use crate::body::json_body;
+use super::{fetch_endpoints, provider_response};
+use crate::auth::Staff;
+use crate::body::JsonBody;
+use crate::db::{blocking, store_call};
 use crate::error::ApiError;
+use crate::responses::{JsonBodyRefused, StaffOnly};
+use crate::state::AppState;
 
 /// Creates a provider (staff only): validates the body, fetches the discovery document for the
 /// endpoints, merges the per-provider defaults, stores it and answers 201. Nothing is stored
@@ -27,20 +29,17 @@ use crate::error::ApiError;
             ("ETag" = String, description = "The version of the provider, for `If-Match`"),
         )),
         (status = 400, description = "Validation failed, the discovery document could not be used, or the body is not JSON"),
-        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
-        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
-        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
-        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+        StaffOnly,
+        JsonBodyRefused,
     ),
 )]
 pub async fn create(
-    req: HttpRequest,
-    payload: web::Payload,
+    _staff: Staff,
+    body: JsonBody,
     state: web::Data<AppState>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state).await?;
-    caller.require_staff()?;
-    let body = json_body(&req, payload, &state.settings).await?;
+    let body = body.read().await?;
     let name_taken = match NewProvider::requested_name(&body) {
         Some(name) => blocking(&state, move |store| store.provider_exists(&name)).await?,
         None => false,
@@ -53,7 +52,7 @@ pub async fn create(
         Ok(stored) => Ok(provider_response(
             HttpResponse::Created(),
             &stored,
-            &caller,
+            true,
             &state,
         )),
         // Another request created the same provider after our check.

@@ -3,10 +3,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use idp_store::StoreError;
 
-use super::{if_match, store_call};
-use crate::AppState;
-use crate::auth::authenticate;
+use super::if_match;
+use crate::auth::Staff;
+use crate::db::store_call;
 use crate::error::{ApiError, NO_PROVIDER};
+use crate::responses::StaffOnly;
+use crate::state::AppState;
 
 /// Deletes a provider (staff only): 204, or 404 when unknown, or 412 when `If-Match` names an
 /// older version.
@@ -24,19 +26,17 @@ use crate::error::{ApiError, NO_PROVIDER};
     security(("tokenAuth" = [])),
     responses(
         (status = 204, description = "No response body"),
-        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
-        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
+        StaffOnly,
         (status = 404, description = "No such provider", body = crate::json::ErrorDetail),
         (status = 412, description = "`If-Match` does not name the current version", body = crate::json::ErrorDetail),
     ),
 )]
 pub async fn delete(
-    req: HttpRequest,
     path: web::Path<String>,
+    _staff: Staff,
     state: web::Data<AppState>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state).await?;
-    caller.require_staff()?;
     let expected = if_match(&req)?;
     let name = path.into_inner();
     let outcome = store_call(&state, move |store| store.delete_provider(&name, expected)).await;

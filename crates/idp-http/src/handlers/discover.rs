@@ -4,11 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::DiscoveryRequest;
 use idp_oidc::{DiscoveryDocument, FetchError};
 
-use super::{discovery_error, observe_discovery};
-use crate::AppState;
-use crate::auth::authenticate;
-use crate::body::json_body;
+use super::{discovery_failed, observe_discovery};
+use crate::auth::Staff;
+use crate::body::JsonBody;
+use crate::discovery_messages::{action_message, mapping_message};
 use crate::error::ApiError;
+use crate::responses::{JsonBodyRefused, StaffOnly};
+use crate::state::AppState;
 
 /// Reads a provider's discovery document (staff only) and reports its claims, scopes,
 /// endpoints, the user fields with suggested and available claims, and suggested scopes.
@@ -24,21 +26,20 @@ use crate::error::ApiError;
     responses(
         (status = 200, description = "What the discovery document offers and the suggested claims per user field", body = crate::json::DiscoverMetadataResponse),
         (status = 400, description = "Validation failed, or the discovery document could not be fetched or used (`{\"discovery_url\": [...]}`)"),
-        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
-        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
-        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
-        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+        StaffOnly,
+        JsonBodyRefused,
     ),
 )]
 pub async fn discover_metadata(
-    req: HttpRequest,
-    payload: web::Payload,
+    _staff: Staff,
+    body: JsonBody,
     state: web::Data<AppState>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let document = fetch(&req, payload, &state, FetchError::action_message).await?;
+    let document = fetch(&req, body, &state, action_message).await?;
     let report = document
         .metadata_report()
-        .map_err(|error| discovery_error(error.action_message()))?;
+        .map_err(|error| discovery_failed(&error, action_message))?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -56,43 +57,38 @@ pub async fn discover_metadata(
     responses(
         (status = 200, description = "The suggested mapping and scopes", body = inline(crate::json::GeneratedMapping)),
         (status = 400, description = "Validation failed, or the discovery document could not be fetched or used (`{\"discovery_url\": [...]}`)"),
-        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
-        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
-        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
-        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+        StaffOnly,
+        JsonBodyRefused,
     ),
 )]
 pub async fn generate_mapping(
-    req: HttpRequest,
-    payload: web::Payload,
+    _staff: Staff,
+    body: JsonBody,
     state: web::Data<AppState>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     // The reference words every fetch failure of this action "Unable to fetch discovery
     // document: ...".
-    let document = fetch(&req, payload, &state, FetchError::mapping_message).await?;
+    let document = fetch(&req, body, &state, mapping_message).await?;
     let mapping = document
         .generate_mapping()
-        .map_err(|error| discovery_error(error.mapping_message()))?;
+        .map_err(|error| discovery_failed(&error, mapping_message))?;
     Ok(HttpResponse::Ok().json(mapping))
 }
 
+/// Reads the request and fetches the document it names (cached), wording a failure with
+/// `message`.
 async fn fetch(
     req: &HttpRequest,
-    payload: web::Payload,
+    body: JsonBody,
     state: &AppState,
     message: fn(&FetchError) -> String,
 ) -> Result<std::sync::Arc<DiscoveryDocument>, ApiError> {
-    let caller = authenticate(req, state).await?;
-    caller.require_staff()?;
-    let body = json_body(req, payload, &state.settings).await?;
-    let request = DiscoveryRequest::parse(&body)?;
+    let request = DiscoveryRequest::parse(&body.read().await?)?;
     let outcome = state
         .discovery
         .fetch_cached(&request.discovery_url, request.verify_ssl)
         .await;
     observe_discovery(req, &outcome);
-    outcome.map_err(|error| {
-        tracing::info!(%error, "discovery failed");
-        discovery_error(message(&error))
-    })
+    outcome.map_err(|error| discovery_failed(&error, message))
 }

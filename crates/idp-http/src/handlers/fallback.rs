@@ -1,11 +1,10 @@
 //! Answers for methods a route does not serve and paths no route matches.
 
 use actix_web::http::{Method, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::options_response;
-use crate::AppState;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// Which callers a route lets through before its method is looked at.
@@ -20,16 +19,17 @@ pub enum Permission {
 /// A method the route does not serve: authentication and permissions are checked first, as for
 /// any request, so anonymous callers get 401 and non-staff 403 before staff get 405.
 pub async fn method_not_allowed(
+    caller: Caller,
     req: HttpRequest,
-    state: web::Data<AppState>,
     permission: Permission,
     allow: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state).await?;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     match permission {
         Permission::StaffOrReadOnly if safe => {}
-        _ => caller.require_staff()?,
+        _ => {
+            caller.into_staff()?;
+        }
     }
     if req.method() == Method::OPTIONS {
         return Ok(options_response(allow));

@@ -3,11 +3,12 @@
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::read;
-use crate::AppState;
-use crate::auth::authenticate;
+use crate::auth::Caller;
+use crate::db::read;
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
+use crate::responses::BadToken;
+use crate::state::AppState;
 
 /// Lists providers ordered by label: all of them for staff, active ones for everyone else.
 /// The body is a bare array; `X-Result-Count` and `Link` carry the paging. `HEAD` answers the
@@ -26,12 +27,15 @@ use crate::pagination::PageRequest;
             ("x-result-count" = isize, description = "Total number of results available"),
             ("Link" = String, description = "Links to the first, previous, next and last pages (RFC 8288)"),
         )),
-        (status = 401, description = "The `Authorization` header names an invalid or expired token", body = crate::json::ErrorDetail),
+        BadToken,
         (status = 404, description = "Invalid page", body = crate::json::ErrorDetail),
     ),
 )]
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state).await?;
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let paging = PageRequest::from_request(&req);
     let active_only = !caller.is_staff();
     let size = paging.size;

@@ -1,11 +1,13 @@
 //! `GET /api/identity-providers/{provider}/`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
-use super::{find_provider, provider_response};
-use crate::AppState;
-use crate::auth::authenticate;
+use super::provider_response;
+use crate::auth::Caller;
+use crate::db::find_provider;
 use crate::error::ApiError;
+use crate::responses::BadToken;
+use crate::state::AppState;
 
 /// One provider: inactive ones are visible to staff only; others get 404 for them.
 #[utoipa::path(
@@ -21,21 +23,21 @@ use crate::error::ApiError;
         (status = 200, description = "The provider", body = crate::json::IdentityProvider, headers(
             ("ETag" = String, description = "The version of the provider, for `If-Match`"),
         )),
-        (status = 401, description = "The `Authorization` header names an invalid or expired token", body = crate::json::ErrorDetail),
+        BadToken,
         (status = 404, description = "No such provider, or an inactive one and the caller is not staff", body = crate::json::ErrorDetail),
     ),
 )]
 pub async fn retrieve(
-    req: HttpRequest,
     path: web::Path<String>,
+    caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state).await?;
-    let stored = find_provider(&state, &path, &caller).await?;
+    let staff = caller.is_staff();
+    let stored = find_provider(&state, &path, staff).await?;
     Ok(provider_response(
         HttpResponse::Ok(),
         &stored,
-        &caller,
+        staff,
         &state,
     ))
 }

@@ -4,11 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{ProviderUpdate, UpdateKind};
 use idp_store::StoreError;
 
-use super::{fetch_endpoints, if_match, load_for_update, provider_response, store_call};
-use crate::AppState;
-use crate::auth::authenticate;
-use crate::body::json_body;
+use super::{fetch_endpoints, if_match, provider_response};
+use crate::auth::Staff;
+use crate::body::JsonBody;
+use crate::db::{load_for_update, store_call};
 use crate::error::{ApiError, NO_PROVIDER};
+use crate::responses::{JsonBodyRefused, StaffOnly};
+use crate::state::AppState;
 
 /// How often an update without `If-Match` is applied on a fresh read when another write got in
 /// between; the last attempt writes whatever the row holds then.
@@ -33,21 +35,20 @@ const MAX_ATTEMPTS: usize = 5;
             ("ETag" = String, description = "The new version of the provider"),
         )),
         (status = 400, description = "Validation failed, the discovery document could not be used, or the body is not JSON"),
-        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
-        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
+        StaffOnly,
         (status = 404, description = "No such provider", body = crate::json::ErrorDetail),
         (status = 412, description = "`If-Match` does not name the current version", body = crate::json::ErrorDetail),
-        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
-        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+        JsonBodyRefused,
     ),
 )]
 pub async fn put(
-    req: HttpRequest,
     path: web::Path<String>,
-    payload: web::Payload,
+    _staff: Staff,
+    body: JsonBody,
     state: web::Data<AppState>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    update(req, path.into_inner(), payload, state, UpdateKind::Replace).await
+    update(req, path.into_inner(), body, state, UpdateKind::Replace).await
 }
 
 /// `PATCH`: changes the fields given; the discovery document is fetched again only when
@@ -70,38 +71,37 @@ pub async fn put(
             ("ETag" = String, description = "The new version of the provider"),
         )),
         (status = 400, description = "Validation failed, the discovery document could not be used, or the body is not JSON"),
-        (status = 401, description = "No credentials, or an invalid or expired token", body = crate::json::ErrorDetail),
-        (status = 403, description = "The caller is not staff", body = crate::json::ErrorDetail),
+        StaffOnly,
         (status = 404, description = "No such provider", body = crate::json::ErrorDetail),
         (status = 412, description = "`If-Match` does not name the current version", body = crate::json::ErrorDetail),
-        (status = 413, description = "The body is too large", body = crate::json::ErrorDetail),
-        (status = 415, description = "The body is not JSON", body = crate::json::ErrorDetail),
+        JsonBodyRefused,
     ),
 )]
 pub async fn patch(
-    req: HttpRequest,
     path: web::Path<String>,
-    payload: web::Payload,
+    _staff: Staff,
+    body: JsonBody,
     state: web::Data<AppState>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    update(req, path.into_inner(), payload, state, UpdateKind::Partial).await
+    update(req, path.into_inner(), body, state, UpdateKind::Partial).await
 }
 
+/// Applies an update for a staff caller. The body is read only once the provider is found and
+/// `If-Match` agrees, so 404 and 412 come before any complaint about the body.
 async fn update(
     req: HttpRequest,
     name: String,
-    payload: web::Payload,
+    body: JsonBody,
     state: web::Data<AppState>,
     kind: UpdateKind,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state).await?;
-    caller.require_staff()?;
     let expected = if_match(&req)?;
     let mut stored = load_for_update(&state, &name).await?;
     if expected.is_some_and(|version| version != stored.version) {
         return Err(ApiError::PreconditionFailed);
     }
-    let body = json_body(&req, payload, &state.settings).await?;
+    let body = body.read().await?;
     let changes = ProviderUpdate::parse(&body, &name, kind, &state.settings.provider_names)?;
     let endpoints = match changes.discovery_url() {
         Some(url) => {
@@ -125,7 +125,7 @@ async fn update(
                 return Ok(provider_response(
                     HttpResponse::Ok(),
                     &updated,
-                    &caller,
+                    true,
                     &state,
                 ));
             }

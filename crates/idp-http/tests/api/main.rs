@@ -5,6 +5,7 @@
 mod helpers;
 
 mod bad_input;
+mod check_order;
 mod concurrency;
 mod crud;
 mod discovery_actions;

@@ -1,0 +1,64 @@
+//! What every handler shares: the store, the discovery client and the API's settings.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, web};
+use idp_core::ProviderNamePolicy;
+use idp_oidc::DiscoveryClient;
+use idp_store::Store;
+
+use crate::error::ApiError;
+
+/// How the API behaves, beyond where it stores and fetches.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Which provider names may be created.
+    pub provider_names: ProviderNamePolicy,
+    /// Whether staff see `client_secret` in responses.
+    pub expose_client_secret: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a request may take to send its body before it is answered 408.
+    /// [`serve`](crate::serve) sets it to
+    /// [`ServerConfig::client_request_timeout`](crate::ServerConfig::client_request_timeout), so
+    /// one limit covers head and body.
+    pub body_timeout: Duration,
+    /// How long a request waits for the database (a connection and its query) before it is
+    /// answered 503, even when the database hangs rather than refuses.
+    pub db_timeout: Duration,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            provider_names: ProviderNamePolicy::AnySlug,
+            expose_client_secret: true,
+            max_body_bytes: 64 * 1024,
+            body_timeout: Duration::from_secs(10),
+            db_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What every handler shares: the store, the discovery client and the settings.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Where providers, users and tokens live.
+    pub store: Store,
+    /// Fetches discovery documents through the SSRF guard.
+    pub discovery: DiscoveryClient,
+    /// API behaviour switches.
+    pub settings: ApiSettings,
+}
+
+/// The app's state, for extractors (handlers take `web::Data<AppState>` instead). An app built
+/// without it is a bug, answered 500.
+pub(crate) fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(NoState))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the app has no AppState")]
+struct NoState;
