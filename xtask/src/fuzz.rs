@@ -7,8 +7,9 @@
 //!    works on the stable toolchain: coverage comes from the stable `-Cpasses=sancov-module`
 //!    codegen options, and no `-Z` flag is used. Debug assertions are on.
 //! 3. Runs each target for a bounded time (`--seconds`, default 120) on a working corpus in
-//!    `target/fuzz/corpus/<target>`, reading the committed seeds (`crates/idp-fuzz/seeds/<target>`)
-//!    and past crashes (`crates/idp-fuzz/regressions/<target>`). A crash input is copied into
+//!    `target/fuzz/corpus/<target>`, reading the committed seeds (`crates/idp-fuzz/seeds/<target>`,
+//!    and for `discovery_document` also the project's own documents in `fixtures/discovery`, read
+//!    in place) and past crashes (`crates/idp-fuzz/regressions/<target>`). A crash input is copied into
 //!    `crates/idp-fuzz/regressions/<target>/`, where the stable regression test
 //!    (`cargo test -p idp-fuzz`) replays it from then on.
 //! 4. Replays seeds and regressions through the same harnesses on stable.
@@ -246,10 +247,12 @@ fn fuzz_target(
 
     let mut command = cargo_fuzz(root, "run", fuzz_dir, work);
     // The first directory receives new inputs; the others are only read.
+    command.arg(target).arg(&corpus).arg(&seeds);
+    if target == "discovery_document" {
+        // The own discovery documents are seeds too; they are kept once, in fixtures/.
+        command.arg(idp_fixtures::discovery_dir());
+    }
     command
-        .arg(target)
-        .arg(&corpus)
-        .arg(&seeds)
         .arg(&regressions)
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))

@@ -10,12 +10,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use idp_fixtures::Located;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    run the whole test suite on SQLite and PostgreSQL (starts PostgreSQL if it is down)
+  test    run the whole test suite on SQLite and PostgreSQL (starts PostgreSQL if it is down);
+          the last line names the extra suites (IDP_DISCOVERY_CORPUS, IDP_REFERENCE_OPENAPI)
+          that were skipped; IDP_REQUIRE_EXTRA_SUITES=1 makes their absence a failure
   ci      what CI runs: rustfmt check, docs/openapi.json up to date, clippy with warnings
           denied, then `test`
   openapi write docs/openapi.json from the code (the document served at /api/schema/)
@@ -121,8 +124,10 @@ fn check_openapi() -> Result<()> {
     run(command).context("docs/openapi.json is stale: run `cargo xtask openapi` and commit it")
 }
 
-/// Runs every test of the workspace; the PostgreSQL half is mandatory.
+/// Runs every test of the workspace; the PostgreSQL half is mandatory. Ends with one line that
+/// names the extra suites that were skipped and why, or says that all of them ran.
 fn test(extra: &[String]) -> Result<()> {
+    let suites = extra_suites()?;
     let postgres =
         std::env::var("IDP_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
     ensure_postgres(&postgres)?;
@@ -132,10 +137,42 @@ fn test(extra: &[String]) -> Result<()> {
         .args(["test", "--workspace", "--all-targets", "--all-features"])
         .args(extra)
         .env("IDP_TEST_POSTGRES_URL", &postgres);
-    run(command)?;
-    let mut doc = cargo();
-    doc.args(["test", "--workspace", "--doc", "--all-features"]);
-    run(doc)
+    let outcome = run(command).and_then(|()| {
+        let mut doc = cargo();
+        doc.args(["test", "--workspace", "--doc", "--all-features"]);
+        run(doc)
+    });
+    eprintln!("\n{suites}");
+    outcome
+}
+
+/// The line that reports the extra suites (sources outside the repository, see
+/// `fixtures/README.md`). Fails before any test runs when a variable names a missing path, or
+/// when a source is absent and `IDP_REQUIRE_EXTRA_SUITES=1`.
+fn extra_suites() -> Result<String> {
+    let mut ran = Vec::new();
+    let mut skipped = Vec::new();
+    for suite in idp_fixtures::EXTRA_SUITES {
+        match suite.locate() {
+            Located::Found(path) => ran.push(format!("{} ({})", suite.name, path.display())),
+            Located::Misconfigured(why) => bail!("{} is misconfigured: {why}", suite.name),
+            Located::Absent(why) if idp_fixtures::required() => bail!(
+                "{} is required ({}=1) but absent: {why}",
+                suite.name,
+                idp_fixtures::REQUIRE_EXTRA_SUITES
+            ),
+            Located::Absent(why) => skipped.push(format!("{} ({why})", suite.name)),
+        }
+    }
+    Ok(if skipped.is_empty() {
+        format!("extra suites: all ran: {}", ran.join("; "))
+    } else {
+        format!(
+            "extra suites: skipped {}; set {}=1 to make an absent suite fail",
+            skipped.join("; skipped "),
+            idp_fixtures::REQUIRE_EXTRA_SUITES
+        )
+    })
 }
 
 /// Starts the local PostgreSQL cluster when nothing listens on its port, and fails when it

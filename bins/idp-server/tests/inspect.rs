@@ -1,10 +1,11 @@
-//! `idp-server inspect` on a loopback copy of every fixture document: the JSON output equals the
-//! golden `discover_metadata` answer, the table names the suggested mapping, and failures are one
-//! line with a non-zero exit.
+//! `idp-server inspect` on a loopback copy of every own discovery document (and of the real-world
+//! corpus when it is present): the JSON output equals the golden `discover_metadata` answer, the
+//! table names the suggested mapping, and failures are one line with a non-zero exit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use idp_fixtures::DISCOVERY_CORPUS;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -20,27 +21,17 @@ fn inspect(args: &[&str]) -> std::process::Output {
         .expect("idp-server runs")
 }
 
-#[tokio::test]
-async fn inspect_reports_every_fixture_as_discover_metadata_does() {
+/// Serves every document of `documents` on loopback and checks `inspect` against
+/// `<golden>/<stem>.discover_metadata.json`. Returns how many documents were checked.
+async fn check_documents(documents: &Path, golden: &Path) -> usize {
     let idp = MockServer::start().await;
-    let fixtures =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/discovery");
-    let golden =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crates/idp-oidc/tests/golden");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixtures)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-    assert_eq!(files.len(), 20);
-    for file in files {
-        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+    let files = idp_fixtures::json_documents(documents);
+    for (stem, file) in &files {
         let route = format!("/{stem}/.well-known/openid-configuration");
         Mock::given(method("GET"))
             .and(path(route.clone()))
             .respond_with(
-                ResponseTemplate::new(200).set_body_string(std::fs::read_to_string(&file).unwrap()),
+                ResponseTemplate::new(200).set_body_string(std::fs::read_to_string(file).unwrap()),
             )
             .mount(&idp)
             .await;
@@ -93,6 +84,26 @@ async fn inspect_reports_every_fixture_as_discover_metadata_does() {
             .unwrap();
         assert!(text.contains(auth), "{stem}: the table shows the endpoints");
     }
+    files.len()
+}
+
+#[tokio::test]
+async fn inspect_reports_every_own_document_as_discover_metadata_does() {
+    let checked =
+        check_documents(&idp_fixtures::discovery_dir(), &idp_fixtures::golden_dir()).await;
+    assert!(checked >= 12, "{checked} documents");
+}
+
+#[tokio::test]
+async fn inspect_reports_the_real_world_corpus_as_discover_metadata_does() {
+    let test = "inspect_reports_the_real_world_corpus_as_discover_metadata_does";
+    let Some(corpus) = DISCOVERY_CORPUS.path_for_test(test) else {
+        return;
+    };
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crates/idp-oidc/tests/golden");
+    let checked = check_documents(&corpus, &golden).await;
+    assert!(checked > 0, "{} holds no documents", corpus.display());
 }
 
 #[test]

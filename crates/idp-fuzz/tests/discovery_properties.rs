@@ -1,14 +1,13 @@
 //! Property tests of discovery-document parsing: arbitrary bytes, arbitrary JSON, objects with
-//! the real discovery keys holding any values, and mutated real documents never panic
+//! the real discovery keys holding any values, and mutated fixture documents never panic
 //! `DiscoveryDocument::from_json`, `metadata_report`, `generate_mapping` or
 //! `provider_endpoints`; what they answer is consistent, and a rendered report never carries a
 //! control character from the document.
 //!
 //! Inputs come from a fixed seed so that a failure reproduces (set `IDP_PROPTEST_SEED` to try
-//! another, `PROPTEST_CASES` to change the number of cases). The real documents are the seed
-//! corpus of the fuzz targets (`crates/idp-fuzz/seeds/discovery_document`).
+//! another, `PROPTEST_CASES` to change the number of cases). The fixture documents are the
+//! project's own discovery documents (`fixtures/discovery`), which also seed the fuzz target.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use idp_oidc::{DiscoveryDocument, FetchErrorKind};
@@ -104,26 +103,20 @@ const URLS: [&str; 10] = [
     "https://idp.example.com/\u{1b}]0;title\u{7}",
 ];
 
-/// The discovery documents of the seed corpus, as bytes.
+/// The project's own discovery documents, as bytes.
 fn fixtures() -> &'static [Vec<u8>] {
     static FIXTURES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let dir =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../idp-fuzz/seeds/discovery_document");
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
-            .map(|entry| entry.expect("a directory entry").path())
-            .filter(|path| path.extension().is_some_and(|e| e == "json"))
-            .collect();
-        paths.sort();
+        let dir = idp_fixtures::discovery_dir();
+        let documents = idp_fixtures::json_documents(&dir);
         assert!(
-            paths.len() >= 20,
-            "the real documents are in {}",
+            documents.len() >= 12,
+            "the fixture documents are in {}",
             dir.display()
         );
-        paths
+        documents
             .iter()
-            .map(|path| std::fs::read(path).expect("a readable fixture"))
+            .map(|(_, path)| std::fs::read(path).expect("a readable fixture"))
             .collect()
     })
 }
@@ -195,7 +188,7 @@ fn document_object() -> impl Strategy<Value = Value> {
         .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<String, Value>>()))
 }
 
-/// One change to a real document.
+/// One change to a fixture document.
 #[derive(Debug, Clone)]
 enum Change {
     Set(String, Value),
@@ -213,7 +206,7 @@ fn change() -> impl Strategy<Value = Change> {
     ]
 }
 
-/// A real document with a few keys changed, removed or given odd list elements.
+/// A fixture document with a few keys changed, removed or given odd list elements.
 fn mutated_fixture() -> impl Strategy<Value = Value> {
     (0..fixtures().len(), prop::collection::vec(change(), 0..5)).prop_map(|(index, changes)| {
         let mut value: Value =
@@ -243,7 +236,7 @@ fn mutated_fixture() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A real document's bytes, cut short and with a few bytes changed.
+/// A fixture document's bytes, cut short and with a few bytes changed.
 fn mutated_bytes() -> impl Strategy<Value = Vec<u8>> {
     (
         0..fixtures().len(),
@@ -298,7 +291,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_real_documents_never_panic(bytes in mutated_bytes()) {
+    fn mutated_fixture_documents_never_panic(bytes in mutated_bytes()) {
         idp_fuzz::discovery_document(&bytes);
     }
 }
@@ -317,14 +310,14 @@ proptest! {
     }
 
     #[test]
-    fn real_documents_with_changed_keys_never_panic(value in mutated_fixture()) {
+    fn fixture_documents_with_changed_keys_never_panic(value in mutated_fixture()) {
         check_value(value);
     }
 }
 
-/// Every real document of the seed corpus gives a consistent answer.
+/// Every fixture document gives a consistent answer.
 #[test]
-fn every_real_document_is_read_consistently() {
+fn every_fixture_document_is_read_consistently() {
     for bytes in fixtures() {
         idp_fuzz::discovery_document(bytes);
     }

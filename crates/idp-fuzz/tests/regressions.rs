@@ -1,12 +1,14 @@
 //! Replays, on stable with a plain `cargo test`, every input the fuzz targets start from
-//! (`seeds/<target>/`) and every crash input they ever found (`regressions/<target>/`, where
+//! (`seeds/<target>/`, and for `discovery_document` the project's own discovery documents in
+//! `fixtures/discovery/`) and every crash input they ever found (`regressions/<target>/`, where
 //! `cargo xtask fuzz` copies them) through the same harness functions as the fuzz targets.
 //! Each input is replayed on its own so that one failure names its file and the others still
-//! run.
+//! run. The real-world discovery corpus, when present, is replayed as an extra suite.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use idp_fixtures::DISCOVERY_CORPUS;
 use idp_fuzz::TARGETS;
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
@@ -25,12 +27,23 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Replays every file of `kind/<target>/` and returns how many there were.
-fn replay(kind: &str, target: &str, harness: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(kind)
-        .join(target);
-    let files = inputs(&dir);
+/// The directories whose files seed `target`: its committed seeds and, for discovery documents,
+/// the project's own discovery documents (kept once, in `fixtures/discovery/`).
+fn seed_dirs(target: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("seeds")
+            .join(target),
+    ];
+    if target == "discovery_document" {
+        dirs.push(idp_fixtures::discovery_dir());
+    }
+    dirs
+}
+
+/// Replays every file of `dir` and returns how many there were.
+fn replay(dir: &Path, harness: fn(&[u8])) -> usize {
+    let files = inputs(dir);
     let mut failures = Vec::new();
     for path in &files {
         let bytes = std::fs::read(path).expect("a readable input");
@@ -46,9 +59,10 @@ fn replay(kind: &str, target: &str, harness: fn(&[u8])) -> usize {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} inputs of {kind}/{target} fail:\n{}",
+        "{} of {} inputs of {} fail:\n{}",
         failures.len(),
         files.len(),
+        dir.display(),
         failures.join("\n")
     );
     files.len()
@@ -57,24 +71,41 @@ fn replay(kind: &str, target: &str, harness: fn(&[u8])) -> usize {
 #[test]
 fn seed_corpus_passes_every_harness() {
     for (target, harness) in TARGETS {
-        let count = replay("seeds", target, harness);
-        assert!(count > 0, "seeds/{target} is empty");
-        eprintln!("seeds/{target}: {count} inputs");
+        let count: usize = seed_dirs(target)
+            .iter()
+            .map(|dir| replay(dir, harness))
+            .sum();
+        assert!(count > 0, "no seeds for {target}");
+        eprintln!("seeds of {target}: {count} inputs");
     }
-    // The twenty real discovery documents are all in the corpus.
-    let documents = inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/discovery_document"));
-    assert!(documents.len() >= 20, "{documents:?}");
+    // The own discovery documents are all in the corpus.
+    let documents = inputs(&idp_fixtures::discovery_dir());
+    assert!(documents.len() >= 12, "{documents:?}");
 }
 
 #[test]
 fn crash_inputs_found_by_fuzzing_stay_fixed() {
     for (target, harness) in TARGETS {
-        let count = replay("regressions", target, harness);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("regressions")
+            .join(target);
+        let count = replay(&dir, harness);
         eprintln!("regressions/{target}: {count} inputs");
     }
 }
 
-/// The harnesses themselves catch what they are meant to: a real document passes, and bytes
+#[test]
+fn real_world_corpus_passes_the_document_harness() {
+    let Some(corpus) =
+        DISCOVERY_CORPUS.path_for_test("real_world_corpus_passes_the_document_harness")
+    else {
+        return;
+    };
+    let count = replay(&corpus, idp_fuzz::discovery_document);
+    assert!(count > 0, "{} holds no documents", corpus.display());
+}
+
+/// The harnesses themselves catch what they are meant to: a plain document passes, and bytes
 /// that are not JSON are answered without a panic.
 #[test]
 fn harnesses_accept_plain_inputs() {

@@ -4,8 +4,8 @@
 //! `idp_oidc::MetadataReport`; nothing here is ever built or parsed. These types exist so that
 //! utoipa can derive the schema components from code. Names, property order and the keywords of
 //! every property (type, format, maxLength, minLength, nullability, readOnly, default and
-//! description) follow the reference's document
-//! (`shared/fixtures/waldur-openapi-identity-providers.yaml`); `tests/openapi.rs` checks that.
+//! description) follow the reference OpenAPI fragment; `tests/openapi.rs` checks that when the
+//! fragment is present (`IDP_REFERENCE_OPENAPI`).
 //!
 //! Doc comments on fields become the properties' descriptions, so they are written as the
 //! reference words them, one line each.

@@ -1,8 +1,10 @@
-//! `discover_metadata` and `generate-mapping` through the API: the golden answer for every
-//! fixture document served on loopback, the worked examples, and the failures of §5.1-§5.2.
+//! `discover_metadata` and `generate-mapping` through the API: the golden answer for every own
+//! discovery document served on loopback (and for the real-world corpus when it is present), the
+//! worked examples, and the failures of §5.1-§5.2.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use idp_fixtures::DISCOVERY_CORPUS;
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -16,7 +18,8 @@ const DISCOVER: &str = "/api/identity-providers/discover_metadata/";
 const MAPPING: &str = "/api/identity-providers/generate-mapping/";
 
 on_both_backends!(
-    every_fixture_gets_its_golden_discover_metadata_and_mapping,
+    every_own_document_gets_its_golden_discover_metadata_and_mapping,
+    the_real_world_corpus_gets_its_golden_discover_metadata_and_mapping,
     the_keycloak_realm_example_maps_as_worked_out,
     invalid_request_bodies_are_field_errors,
     refused_and_unreachable_urls_get_the_reference_messages,
@@ -24,14 +27,9 @@ on_both_backends!(
     repeated_requests_are_served_from_the_cache,
 );
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/discovery")
-}
-
-fn golden(stem: &str, kind: &str) -> Value {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../idp-oidc/tests/golden/{stem}.{kind}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap()
+fn read_json(file: &Path) -> Value {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
 
 async fn post(app: &crate::helpers::TestApp, route: &str, body: Value) -> (u16, Value) {
@@ -42,31 +40,27 @@ async fn post(app: &crate::helpers::TestApp, route: &str, body: Value) -> (u16, 
     .await
 }
 
-async fn every_fixture_gets_its_golden_discover_metadata_and_mapping(backend: Backend) {
+/// The status an answer is sent with: 400 for an error body, else 200.
+fn status_of(answer: &Value) -> u16 {
+    if answer.get("discovery_url").is_some() {
+        400
+    } else {
+        200
+    }
+}
+
+/// Serves every document of `documents` on loopback and checks both actions' answers against
+/// `<golden>/<stem>.<action>.json`. Returns how many documents were checked.
+async fn check_documents(backend: Backend, documents: &Path, golden: &Path) -> usize {
     let app = spawn_app(backend).await;
-    let mut entries: Vec<_> = std::fs::read_dir(fixtures())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.retain(|p| p.extension().is_some_and(|e| e == "json"));
-    entries.sort();
-    assert_eq!(entries.len(), 20);
-    for file in entries {
-        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
-        let document: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let url = app.serve_document(&stem, document).await;
-        let expected = golden(&stem, "discover_metadata");
-        let expected_status = if expected.get("discovery_url").is_some() {
-            400
-        } else {
-            200
-        };
+    let entries = idp_fixtures::json_documents(documents);
+    for (stem, file) in &entries {
+        let url = app.serve_document(stem, read_json(file)).await;
+        let expected = read_json(&golden.join(format!("{stem}.discover_metadata.json")));
         let (status, body) = post(&app, DISCOVER, json!({"discovery_url": url})).await;
         assert_eq!(
             (status, &body),
-            (expected_status, &expected),
+            (status_of(&expected), &expected),
             "{stem}: discover_metadata"
         );
         // Key order is part of the contract.
@@ -75,6 +69,7 @@ async fn every_fixture_gets_its_golden_discover_metadata_and_mapping(backend: Ba
             serde_json::to_string(&expected).unwrap(),
             "{stem}"
         );
+        let expected = read_json(&golden.join(format!("{stem}.generate_mapping.json")));
         let (status, body) = post(
             &app,
             MAPPING,
@@ -83,10 +78,34 @@ async fn every_fixture_gets_its_golden_discover_metadata_and_mapping(backend: Ba
         .await;
         assert_eq!(
             (status, &body),
-            (200, &golden(&stem, "generate_mapping")),
+            (status_of(&expected), &expected),
             "{stem}: generate-mapping"
         );
     }
+    entries.len()
+}
+
+async fn every_own_document_gets_its_golden_discover_metadata_and_mapping(backend: Backend) {
+    let checked = check_documents(
+        backend,
+        &idp_fixtures::discovery_dir(),
+        &idp_fixtures::golden_dir(),
+    )
+    .await;
+    assert!(checked >= 12, "{checked} documents");
+}
+
+async fn the_real_world_corpus_gets_its_golden_discover_metadata_and_mapping(backend: Backend) {
+    let test = format!(
+        "the_real_world_corpus_gets_its_golden_discover_metadata_and_mapping ({backend:?})"
+    );
+    let Some(corpus) = DISCOVERY_CORPUS.path_for_test(&test) else {
+        return;
+    };
+    // The corpus's expected answers are committed beside idp-oidc's golden tests.
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../idp-oidc/tests/golden");
+    let checked = check_documents(backend, &corpus, &golden).await;
+    assert!(checked > 0, "{} holds no documents", corpus.display());
 }
 
 async fn the_keycloak_realm_example_maps_as_worked_out(backend: Backend) {

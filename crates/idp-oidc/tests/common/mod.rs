@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use idp_oidc::FetchPolicy;
@@ -22,16 +22,20 @@ pub fn loopback_policy() -> FetchPolicy {
     }
 }
 
-/// `/work/shared/fixtures/discovery`, found from this crate's directory.
+/// The project's own discovery documents (`fixtures/discovery` at the workspace root).
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/discovery")
+    idp_fixtures::discovery_dir()
 }
 
-/// The fixture `<stem>.json` as JSON.
+/// The own fixture `<stem>.json` as JSON.
 pub fn fixture(stem: &str) -> Value {
-    let path = fixtures_dir().join(format!("{stem}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str(&text).unwrap()
+    read_json(&fixtures_dir().join(format!("{stem}.json")))
+}
+
+/// A JSON file.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
 /// A small valid document whose endpoints live under `base`.
