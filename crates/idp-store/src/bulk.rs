@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use idp_core::Provider;
 
 use crate::error::StoreError;
-use crate::providers::{ROW, Row, changes, now};
+use crate::provider_rows::{Row, changes, now};
 use crate::schema::identity_providers as ip;
 use crate::{SecretBox, Store};
 
@@ -86,7 +86,7 @@ fn upsert(
     provider: &Provider,
 ) -> Result<ImportOutcome, StoreError> {
     let existing: Option<Row> = ip::table
-        .select(ROW)
+        .select(Row::as_select())
         .filter(ip::provider.eq(&provider.provider))
         .first(conn)
         .optional()?;
@@ -94,11 +94,7 @@ fn upsert(
     match existing {
         None => {
             diesel::insert_into(ip::table)
-                .values((
-                    ip::provider.eq(&provider.provider),
-                    ip::created_at.eq(now()),
-                    &values,
-                ))
+                .values((ip::created_at.eq(now()), &values))
                 .execute(conn)?;
             Ok(ImportOutcome::Created)
         }

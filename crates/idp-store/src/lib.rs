@@ -8,8 +8,10 @@
 //! This crate knows the domain model of `idp-core` and nothing above it: no HTTP, no OIDC.
 
 mod bulk;
+mod columns;
 mod conn;
 mod error;
+mod provider_rows;
 mod providers;
 mod schema;
 mod secrets;

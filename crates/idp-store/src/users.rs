@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::error::StoreError;
-use crate::providers::now;
+use crate::provider_rows::now;
 use crate::schema::{api_tokens, users};
 
 /// A user of the API.

@@ -16,11 +16,11 @@
 /// ```text
 /// callback! {
 ///     writable: [ { /// doc
-///                   name: Type { show: .., first: .., description: .., rule: ..,
+///                   name: Type { kind: .., show: .., first: .., description: .., rule: ..,
 ///                                create: .., put: .. } } ... ]
 ///     read_only: [ { /// doc
-///                    name: Type { show: .., description: .. } } ... ]
-///     all: [ { name: .., ty: .., place: [..], show: .., first: .., description: ..,
+///                    name: Type { kind: .., show: .., description: .. } } ... ]
+///     all: [ { name: .., ty: Type, kind: .., place: [..], show: .., first: .., description: ..,
 ///              access: writable { rule: .., create: .., put: .. } | read_only {} } ... ]
 /// }
 /// ```
@@ -29,6 +29,10 @@
 /// [`Provider`](crate::Provider); `read_only` the fields read from the discovery document, which
 /// are the fields of [`ProviderEndpoints`](crate::ProviderEndpoints); `all` both, interleaved in
 /// model order, with `place` the field's path inside a `Provider`.
+///
+/// A field's type is one of `String`, `Option<String>`, `bool`, `Vec<String>` and
+/// `AttributeMapping`; `kind` names the JSON value it holds ([`ValueKind`](crate::ValueKind)),
+/// which is how the store picks its column type.
 ///
 /// The keys of an entry:
 ///
@@ -49,7 +53,7 @@
 #[macro_export]
 macro_rules! provider_fields {
     ($callback:ident) => {
-        $crate::__sort_provider_fields! { $callback [] [] [];
+        $crate::__sort_provider_fields! { @type $callback [[] [] []];
             /// The provider's unique name, also its URL key.
             provider: String {
                 show: Everyone,
@@ -238,65 +242,103 @@ macro_rules! provider_fields {
 
 /// Sorts the entries of [`provider_fields!`](crate::provider_fields) into the groups its callback
 /// receives; not for use on its own.
+///
+/// `@type` names the kind of value each field's type holds (only the types below may be used),
+/// `@access` files the entry as writable or read-only.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sort_provider_fields {
-    // A field read from the discovery document.
-    ($callback:ident [$($writable:tt)*] [$($read_only:tt)*] [$($all:tt)*];
-        $(#[doc = $doc:literal])*
-        read_only $name:ident: $ty:ty {
-            show: $show:ident,
-            description: $description:expr $(,)?
-        },
+    (@type $callback:ident $groups:tt;
+        $(#[doc = $doc:literal])* $($head:ident)+ : String { $($keys:tt)* }, $($rest:tt)*
+    ) => {
+        $crate::__sort_provider_fields! { @access $callback $groups;
+            [$(#[doc = $doc])*] [$($head)+] [String] Text { $($keys)* }; $($rest)*
+        }
+    };
+    (@type $callback:ident $groups:tt;
+        $(#[doc = $doc:literal])* $($head:ident)+ : Option<String> { $($keys:tt)* }, $($rest:tt)*
+    ) => {
+        $crate::__sort_provider_fields! { @access $callback $groups;
+            [$(#[doc = $doc])*] [$($head)+] [Option<String>] NullableText { $($keys)* }; $($rest)*
+        }
+    };
+    (@type $callback:ident $groups:tt;
+        $(#[doc = $doc:literal])* $($head:ident)+ : bool { $($keys:tt)* }, $($rest:tt)*
+    ) => {
+        $crate::__sort_provider_fields! { @access $callback $groups;
+            [$(#[doc = $doc])*] [$($head)+] [bool] Boolean { $($keys)* }; $($rest)*
+        }
+    };
+    (@type $callback:ident $groups:tt;
+        $(#[doc = $doc:literal])* $($head:ident)+ : Vec<String> { $($keys:tt)* }, $($rest:tt)*
+    ) => {
+        $crate::__sort_provider_fields! { @access $callback $groups;
+            [$(#[doc = $doc])*] [$($head)+] [Vec<String>] List { $($keys)* }; $($rest)*
+        }
+    };
+    (@type $callback:ident $groups:tt;
+        $(#[doc = $doc:literal])* $($head:ident)+ : AttributeMapping { $($keys:tt)* },
         $($rest:tt)*
     ) => {
-        $crate::__sort_provider_fields! { $callback
-            [$($writable)*]
-            [$($read_only)* {
-                $(#[doc = $doc])*
-                $name: $ty { show: $show, description: $description }
-            }]
-            [$($all)* {
-                name: $name, ty: $ty, place: [endpoints . $name], show: $show, first: false,
-                description: $description, access: read_only {}
-            }];
+        $crate::__sort_provider_fields! { @access $callback $groups;
+            [$(#[doc = $doc])*] [$($head)+] [$crate::AttributeMapping] Mapping { $($keys)* };
             $($rest)*
         }
     };
+    // Every entry is sorted: call back.
+    (@type $callback:ident [[$($writable:tt)*] [$($read_only:tt)*] [$($all:tt)*]];) => {
+        $callback! {
+            writable: [$($writable)*]
+            read_only: [$($read_only)*]
+            all: [$($all)*]
+        }
+    };
+    // A field read from the discovery document.
+    (@access $callback:ident [[$($writable:tt)*] [$($read_only:tt)*] [$($all:tt)*]];
+        [$(#[doc = $doc:literal])*] [read_only $name:ident] [$($ty:tt)+] $kind:ident {
+            show: $show:ident,
+            description: $description:expr $(,)?
+        };
+        $($rest:tt)*
+    ) => {
+        $crate::__sort_provider_fields! { @type $callback [
+            [$($writable)*]
+            [$($read_only)* {
+                $(#[doc = $doc])*
+                $name: $($ty)+ { kind: $kind, show: $show, description: $description }
+            }]
+            [$($all)* {
+                name: $name, ty: $($ty)+, kind: $kind, place: [endpoints . $name], show: $show,
+                first: false, description: $description, access: read_only {}
+            }]
+        ]; $($rest)* }
+    };
     // A field a request sets.
-    ($callback:ident [$($writable:tt)*] [$($read_only:tt)*] [$($all:tt)*];
-        $(#[doc = $doc:literal])*
-        $name:ident: $ty:ty {
+    (@access $callback:ident [[$($writable:tt)*] [$($read_only:tt)*] [$($all:tt)*]];
+        [$(#[doc = $doc:literal])*] [$name:ident] [$($ty:tt)+] $kind:ident {
             show: $show:ident,
             first: $first:literal,
             description: $description:expr,
             rule: $rule:expr,
             create: $create:ident $(($default:expr))?,
             put: $put:ident $(,)?
-        },
+        };
         $($rest:tt)*
     ) => {
-        $crate::__sort_provider_fields! { $callback
+        $crate::__sort_provider_fields! { @type $callback [
             [$($writable)* {
                 $(#[doc = $doc])*
-                $name: $ty {
-                    show: $show, first: $first, description: $description, rule: $rule,
-                    create: $create $(($default))?, put: $put
+                $name: $($ty)+ {
+                    kind: $kind, show: $show, first: $first, description: $description,
+                    rule: $rule, create: $create $(($default))?, put: $put
                 }
             }]
             [$($read_only)*]
             [$($all)* {
-                name: $name, ty: $ty, place: [$name], show: $show, first: $first,
-                description: $description, access: writable { rule: $rule, create: $create, put: $put }
-            }];
-            $($rest)*
-        }
-    };
-    ($callback:ident [$($writable:tt)*] [$($read_only:tt)*] [$($all:tt)*];) => {
-        $callback! {
-            writable: [$($writable)*]
-            read_only: [$($read_only)*]
-            all: [$($all)*]
-        }
+                name: $name, ty: $($ty)+, kind: $kind, place: [$name], show: $show, first: $first,
+                description: $description,
+                access: writable { rule: $rule, create: $create, put: $put }
+            }]
+        ]; $($rest)* }
     };
 }

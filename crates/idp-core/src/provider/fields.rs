@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::attribute_mapping::AttributeMapping;
 use super::input::Fields;
 use super::model::Provider;
 use super::rules::{
@@ -180,7 +179,7 @@ macro_rules! define_field_table {
         writable: [$($_writable:tt)*]
         read_only: [$($_read_only:tt)*]
         all: [$({
-            name: $name:ident, ty: $ty:ty, place: [$($place:tt)+], show: $show:ident,
+            name: $name:ident, ty: $ty:ty, kind: $kind:ident, place: [$($place:tt)+], show: $show:ident,
             first: $first:literal, description: $description:expr,
             access: $access:ident { $($access_keys:tt)* }
         })*]
@@ -190,7 +189,7 @@ macro_rules! define_field_table {
         pub const PROVIDER_FIELDS: &[ProviderField] = &[$(
             ProviderField {
                 name: stringify!($name),
-                kind: <$ty as FieldType>::KIND,
+                kind: ValueKind::$kind,
                 visibility: Visibility::$show,
                 access: field_access!($access { $($access_keys)* }),
                 first: $first,

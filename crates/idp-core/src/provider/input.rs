@@ -2,7 +2,6 @@
 
 use serde_json::{Map, Value};
 
-use super::attribute_mapping::AttributeMapping;
 use super::fields::{Access, FieldRule, PROVIDER_FIELDS, Presence, ProviderField};
 use super::model::{Provider, ProviderEndpoints};
 use super::rules::{Context, ProviderName};
@@ -71,7 +70,8 @@ macro_rules! define_fields {
     (
         writable: [$({
             $(#[doc = $_doc:literal])* $name:ident: $ty:ty {
-                show: $_show:ident, first: $_first:literal, description: $_description:expr,
+                kind: $_kind:ident, show: $_show:ident, first: $_first:literal,
+                description: $_description:expr,
                 rule: $_rule:expr, create: $create:ident $(($default:expr))?, put: $_put:ident
             }
         })*]

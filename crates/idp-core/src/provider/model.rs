@@ -3,7 +3,6 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::attribute_mapping::AttributeMapping;
 use super::fields::ProviderField;
 
 macro_rules! define_model {

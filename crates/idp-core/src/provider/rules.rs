@@ -8,7 +8,7 @@ use serde::ser::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::attribute_mapping::AttributeMapping;
-use super::fields::{FieldRule, ValueKind};
+use super::fields::FieldRule;
 use super::input::DUPLICATE_PROVIDER;
 use crate::errors::FieldError;
 use crate::names::ProviderNamePolicy;
@@ -184,40 +184,34 @@ impl Serialize for FieldRef<'_> {
 
 /// A type a provider field may have: the JSON value it is shown as.
 pub(crate) trait FieldType {
-    const KIND: ValueKind;
     fn view(&self) -> FieldRef<'_>;
 }
 
 impl FieldType for String {
-    const KIND: ValueKind = ValueKind::Text;
     fn view(&self) -> FieldRef<'_> {
         FieldRef::Text(self)
     }
 }
 
 impl FieldType for Option<String> {
-    const KIND: ValueKind = ValueKind::NullableText;
     fn view(&self) -> FieldRef<'_> {
         FieldRef::NullableText(self.as_deref())
     }
 }
 
 impl FieldType for bool {
-    const KIND: ValueKind = ValueKind::Boolean;
     fn view(&self) -> FieldRef<'_> {
         FieldRef::Boolean(*self)
     }
 }
 
 impl FieldType for Vec<String> {
-    const KIND: ValueKind = ValueKind::List;
     fn view(&self) -> FieldRef<'_> {
         FieldRef::List(self)
     }
 }
 
 impl FieldType for AttributeMapping {
-    const KIND: ValueKind = ValueKind::Mapping;
     fn view(&self) -> FieldRef<'_> {
         FieldRef::Mapping(self)
     }
