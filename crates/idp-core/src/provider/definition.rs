@@ -50,6 +50,10 @@
 ///   [`defaults_for`](crate::defaults_for)) into the value stored.
 /// - `put`: on `PUT`, `Required`, `Optional`, or `Ignored` (never changed after create). On
 ///   `PATCH` every field that is not `Ignored` is optional.
+///
+/// `rule` and the create defaults are compiled by idp-core's own callbacks only: they name
+/// idp-core's private rule types. A callback in another crate ignores them and reads what it
+/// needs at run time from [`PROVIDER_FIELDS`](crate::PROVIDER_FIELDS).
 #[macro_export]
 macro_rules! provider_fields {
     ($callback:ident) => {
