@@ -102,7 +102,11 @@ mod tests {
     fn an_export_imports_back_to_the_same_configuration_without_defaults() {
         let provider =
             provider_from_export(&exported(), None, &ProviderNamePolicy::AnySlug).unwrap();
-        assert_eq!(provider.to_json(true, true), exported());
+        let json = provider.to_json(true, true);
+        // Key by key: a field the export predates takes its default and is not compared.
+        for (key, value) in exported().as_object().unwrap() {
+            assert_eq!(&json[key], value, "{key}");
+        }
     }
 
     #[test]

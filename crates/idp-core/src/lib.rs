@@ -33,8 +33,9 @@ pub use mapping::{
 };
 pub use names::{ProviderNamePolicy, REFERENCE_PROVIDERS};
 pub use provider::{
-    AttributeMapping, DUPLICATE_PROVIDER, HIDDEN_FIELDS, NewProvider, Provider, ProviderEndpoints,
-    ProviderUpdate, ProviderView, UpdateKind,
+    Access, AttributeMapping, DUPLICATE_PROVIDER, FieldRule, HIDDEN_FIELDS, NewProvider,
+    PROVIDER_FIELDS, Presence, Provider, ProviderEndpoints, ProviderField, ProviderUpdate,
+    ProviderView, UpdateKind, ValueKind, Visibility,
 };
 pub use redirects::normalise_redirects;
 pub use url_rules::{UrlParts, check_discovery_url_for_provider, is_valid_django_url, split_url};

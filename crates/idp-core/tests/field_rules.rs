@@ -58,7 +58,7 @@ fn optional_fields_may_be_left_out() {
 #[test]
 fn blank_is_refused_on_non_blank_string_fields_and_kept_empty_elsewhere() {
     let mut rows = Vec::new();
-    for (field, _, blank_ok, _) in STRING_FIELDS {
+    for (field, _, blank_ok, _) in string_fields() {
         for blank in ["", "   ", "\t\n "] {
             let expected = (!blank_ok).then(|| field_error(field, &[BLANK]));
             rows.push(((field, blank), expected));
@@ -83,14 +83,10 @@ fn blank_is_refused_on_non_blank_string_fields_and_kept_empty_elsewhere() {
 #[test]
 fn null_is_refused_on_every_field_but_extra_scope_and_extra_fields() {
     let mut rows = Vec::new();
-    for (field, _, _, null_ok) in STRING_FIELDS {
+    for (field, _, _, null_ok) in string_fields() {
         rows.push((field, (!null_ok).then(|| field_error(field, &[NULL]))));
     }
-    for field in BOOLEAN_FIELDS.into_iter().chain([
-        "protected_fields",
-        "allowed_redirects",
-        "attribute_mapping",
-    ]) {
+    for field in boolean_fields().into_iter().chain(structured_fields()) {
         rows.push((field, Some(field_error(field, &[NULL]))));
     }
     check_rows(&rows, |field| {
@@ -123,7 +119,7 @@ fn value_of_length(field: &str, len: usize) -> String {
 #[test]
 fn too_long_values_name_the_field_maximum_and_the_maximum_itself_is_accepted() {
     let mut rows = Vec::new();
-    for (field, max, _, _) in STRING_FIELDS {
+    for (field, max, _, _) in string_fields() {
         let message = format!("Ensure this field has no more than {max} characters.");
         rows.push(((field, max), None));
         rows.push(((field, max + 1), Some(field_error(field, &[&message]))));

@@ -16,9 +16,10 @@
 use std::collections::BTreeSet;
 
 use idp_core::{
-    AttributeMapping, DiscoveryRequest, NewProvider, Provider, ProviderEndpoints,
-    ProviderNamePolicy, ProviderUpdate, USER_FIELDS, UpdateKind, ValidationErrors, defaults_for,
-    field_suggestions, generate_mapping, normalise_redirects, suggested_scopes, user_field,
+    Access, AttributeMapping, DiscoveryRequest, NewProvider, PROVIDER_FIELDS, Presence, Provider,
+    ProviderEndpoints, ProviderField, ProviderNamePolicy, ProviderUpdate, USER_FIELDS, UpdateKind,
+    ValidationErrors, defaults_for, field_suggestions, generate_mapping, normalise_redirects,
+    suggested_scopes, user_field,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -54,39 +55,46 @@ fn config(cases: u32) -> Config {
 
 // ----- The fields and their rules -------------------------------------------------------------
 
-/// Every key a provider body may carry, writable and read-only.
-const FIELDS: [&str; 21] = [
-    "protected_fields",
-    "allowed_redirects",
-    "provider",
-    "is_active",
-    "client_id",
-    "client_secret",
-    "verify_ssl",
-    "enable_post_logout_redirect",
-    "enable_pkce",
-    "discovery_url",
-    "label",
-    "management_url",
-    "extra_scope",
-    "user_field",
-    "user_claim",
-    "attribute_mapping",
-    "extra_fields",
-    "userinfo_url",
-    "token_url",
-    "auth_url",
-    "logout_url",
-];
+/// Every key a provider body may carry: the writable fields in the API's order, then the
+/// read-only ones, from the field definition.
+fn fields() -> Vec<&'static str> {
+    let writable = ProviderField::api_order().filter(|f| f.access != Access::ReadOnly);
+    let read_only = PROVIDER_FIELDS
+        .iter()
+        .filter(|f| f.access == Access::ReadOnly);
+    writable.chain(read_only).map(|f| f.name).collect()
+}
 
-const CREATE_REQUIRED: [&str; 5] = [
-    "provider",
-    "client_id",
-    "client_secret",
-    "discovery_url",
-    "label",
-];
-const PUT_REQUIRED: [&str; 4] = ["client_id", "client_secret", "discovery_url", "label"];
+/// The fields whose presence `pick` (given a writable field's presence on create and on `PUT`)
+/// makes `wanted`, in the API's order.
+fn fields_where(
+    pick: impl Fn(Presence, Presence) -> Presence,
+    wanted: Presence,
+) -> Vec<&'static str> {
+    ProviderField::api_order()
+        .filter(|field| match field.access {
+            Access::Writable {
+                on_create, on_put, ..
+            } => pick(on_create, on_put) == wanted,
+            Access::ReadOnly => false,
+        })
+        .map(|field| field.name)
+        .collect()
+}
+
+fn create_required() -> Vec<&'static str> {
+    fields_where(|create, _| create, Presence::Required)
+}
+
+fn put_required() -> Vec<&'static str> {
+    fields_where(|_, put| put, Presence::Required)
+}
+
+/// The fields updates ignore (`provider`).
+fn ignored_on_update() -> Vec<&'static str> {
+    fields_where(|_, put| put, Presence::Ignored)
+}
+
 const REQUIRED: &str = "This field is required.";
 
 /// Claims that the catalogue knows, in several spellings, to make matches likely.
@@ -208,7 +216,7 @@ fn text() -> impl Strategy<Value = String> {
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        3 => prop::sample::select(FIELDS.to_vec()).prop_map(str::to_owned),
+        3 => prop::sample::select(fields()).prop_map(str::to_owned),
         1 => prop::sample::select(USER_FIELDS.iter().map(|f| f.name).collect::<Vec<_>>())
             .prop_map(str::to_owned),
         1 => Just("discovery_url".to_owned()),
@@ -448,25 +456,23 @@ fn chars(text: &str) -> usize {
 /// and free of NUL, the name allowed, redirects normalised and mapping keys user fields.
 fn assert_valid(provider: &Provider, names: &ProviderNamePolicy) {
     assert!(names.allows(&provider.provider), "{}", provider.provider);
-    for (text, max, blank) in [
-        (&provider.client_id, 200, false),
-        (&provider.client_secret, 200, false),
-        (&provider.discovery_url, 200, false),
-        (&provider.label, 200, false),
-        (&provider.management_url, 200, true),
-        (&provider.user_field, 100, false),
-        (&provider.user_claim, 100, false),
-    ] {
-        assert!(chars(text) <= max, "{text:?} longer than {max}");
-        assert_eq!(text.trim(), text.as_str(), "{text:?} is trimmed");
+    // Every string field, as the field definition bounds it.
+    let json = provider.to_json(true, true);
+    for field in PROVIDER_FIELDS {
+        let Access::Writable { rule, .. } = field.access else {
+            continue;
+        };
+        let Some((max, blank, null)) = rule.text_limits() else {
+            continue;
+        };
+        let Some(text) = json[field.name].as_str() else {
+            assert!(null && json[field.name].is_null(), "{}: {json}", field.name);
+            continue;
+        };
+        assert!(chars(text) as u64 <= max, "{text:?} longer than {max}");
+        assert_eq!(text.trim(), text, "{text:?} is trimmed");
         assert!(!text.contains('\0'), "{text:?} holds NUL");
         assert!(blank || !text.is_empty(), "blank where it may not be");
-    }
-    for text in [&provider.extra_scope, &provider.extra_fields]
-        .into_iter()
-        .flatten()
-    {
-        assert!(chars(text) <= 200 && !text.contains('\0'), "{text:?}");
     }
     for item in &provider.protected_fields {
         assert!(!item.trim().is_empty() && !item.contains('\0'), "{item:?}");
@@ -557,15 +563,15 @@ fn check_body(body: &Value) {
                 assert_valid(&provider, &names);
                 assert_fixed_point(&provider, &names);
             }
-            Err(errors) => assert_keyed(&errors, body, &CREATE_REQUIRED, &[]),
+            Err(errors) => assert_keyed(&errors, body, &create_required(), &[]),
         }
         if let Err(errors) = NewProvider::parse_unique(body, &names, true) {
-            assert_keyed(&errors, body, &CREATE_REQUIRED, &[]);
+            assert_keyed(&errors, body, &create_required(), &[]);
         }
         for name in ["generic", "tara", "keycloak", "eduteams"] {
             for (kind, required) in [
-                (UpdateKind::Replace, &PUT_REQUIRED[..]),
-                (UpdateKind::Partial, &[][..]),
+                (UpdateKind::Replace, put_required()),
+                (UpdateKind::Partial, Vec::new()),
             ] {
                 match ProviderUpdate::parse(body, name, kind, &names) {
                     Ok(update) => {
@@ -575,7 +581,7 @@ fn check_body(body: &Value) {
                         assert_fixed_point(&provider, &ProviderNamePolicy::AnySlug);
                     }
                     // `provider` is ignored by updates: no error may name it.
-                    Err(errors) => assert_keyed(&errors, body, required, &["provider"]),
+                    Err(errors) => assert_keyed(&errors, body, &required, &ignored_on_update()),
                 }
             }
         }

@@ -10,9 +10,9 @@
 use std::sync::OnceLock;
 
 use idp_core::{
-    AttributeMapping, DiscoveryRequest, NewProvider, Provider, ProviderEndpoints,
-    ProviderNamePolicy, ProviderUpdate, UpdateKind, ValidationErrors, defaults_for,
-    is_valid_django_url, normalise_redirects, user_field,
+    Access, AttributeMapping, DiscoveryRequest, NewProvider, PROVIDER_FIELDS, Presence, Provider,
+    ProviderEndpoints, ProviderField, ProviderNamePolicy, ProviderUpdate, UpdateKind,
+    ValidationErrors, defaults_for, is_valid_django_url, normalise_redirects, user_field,
 };
 use idp_oidc::{DiscoveryDocument, FetchError, FetchErrorKind};
 use serde_json::{Map, Value};
@@ -26,14 +26,22 @@ pub const TARGETS: [(&str, Harness); 2] = [
     ("discovery_document", discovery_document),
 ];
 
-const CREATE_REQUIRED: [&str; 5] = [
-    "provider",
-    "client_id",
-    "client_secret",
-    "discovery_url",
-    "label",
-];
-const PUT_REQUIRED: [&str; 4] = ["client_id", "client_secret", "discovery_url", "label"];
+/// The fields whose presence `pick` (given a writable field's presence on create and on `PUT`)
+/// makes `wanted`, in the API's order, from the field definition.
+fn fields_where(
+    pick: impl Fn(Presence, Presence) -> Presence,
+    wanted: Presence,
+) -> Vec<&'static str> {
+    ProviderField::api_order()
+        .filter(|field| match field.access {
+            Access::Writable {
+                on_create, on_put, ..
+            } => pick(on_create, on_put) == wanted,
+            Access::ReadOnly => false,
+        })
+        .map(|field| field.name)
+        .collect()
+}
 const REQUIRED: &str = "This field is required.";
 const STORED_NAMES: [&str; 4] = ["generic", "tara", "keycloak", "eduteams"];
 
@@ -64,6 +72,9 @@ pub fn request_body(data: &[u8]) {
 
 /// [`request_body`] on a body that is already JSON.
 pub fn check_request_body(body: &Value) {
+    let create_required = fields_where(|create, _| create, Presence::Required);
+    let put_required = fields_where(|_, put| put, Presence::Required);
+    let ignored_on_update = fields_where(|_, put| put, Presence::Ignored);
     for names in policies() {
         match NewProvider::parse(body, names) {
             Ok(new) => {
@@ -71,14 +82,14 @@ pub fn check_request_body(body: &Value) {
                 check_provider(&provider, names);
                 check_fixed_point(&provider, names);
             }
-            Err(errors) => check_errors(&errors, body, &CREATE_REQUIRED, &[]),
+            Err(errors) => check_errors(&errors, body, &create_required, &[]),
         }
         if let Err(errors) = NewProvider::parse_unique(body, names, true) {
-            check_errors(&errors, body, &CREATE_REQUIRED, &[]);
+            check_errors(&errors, body, &create_required, &[]);
         }
         for (name, stored) in stored() {
             for (kind, required) in [
-                (UpdateKind::Replace, &PUT_REQUIRED[..]),
+                (UpdateKind::Replace, &put_required[..]),
                 (UpdateKind::Partial, &[][..]),
             ] {
                 match ProviderUpdate::parse(body, name, kind, names) {
@@ -89,7 +100,7 @@ pub fn check_request_body(body: &Value) {
                         check_fixed_point(&provider, &ProviderNamePolicy::AnySlug);
                     }
                     // Updates ignore `provider`: no error may name it.
-                    Err(errors) => check_errors(&errors, body, required, &["provider"]),
+                    Err(errors) => check_errors(&errors, body, required, &ignored_on_update),
                 }
             }
         }
@@ -345,28 +356,26 @@ fn check_errors(errors: &ValidationErrors, body: &Value, required: &[&str], igno
 /// allowed, redirects normalised and mapping keys user fields, once each.
 fn check_provider(provider: &Provider, names: &ProviderNamePolicy) {
     assert!(names.allows(&provider.provider), "{}", provider.provider);
-    for (text, max, blank) in [
-        (&provider.client_id, 200, false),
-        (&provider.client_secret, 200, false),
-        (&provider.discovery_url, 200, false),
-        (&provider.label, 200, false),
-        (&provider.management_url, 200, true),
-        (&provider.user_field, 100, false),
-        (&provider.user_claim, 100, false),
-    ] {
-        assert!(text.chars().count() <= max, "{text:?} longer than {max}");
-        assert_eq!(text.trim(), text.as_str(), "{text:?} is not trimmed");
+    // Every string field, as the field definition bounds it.
+    let json = provider.to_json(true, true);
+    for field in PROVIDER_FIELDS {
+        let Access::Writable { rule, .. } = field.access else {
+            continue;
+        };
+        let Some((max, blank, null)) = rule.text_limits() else {
+            continue;
+        };
+        let Some(text) = json[field.name].as_str() else {
+            assert!(null && json[field.name].is_null(), "{}: {json}", field.name);
+            continue;
+        };
+        assert!(
+            text.chars().count() as u64 <= max,
+            "{text:?} longer than {max}"
+        );
+        assert_eq!(text.trim(), text, "{text:?} is not trimmed");
         assert!(!text.contains('\0'), "{text:?} holds NUL");
         assert!(blank || !text.is_empty(), "blank where it may not be");
-    }
-    for text in [&provider.extra_scope, &provider.extra_fields]
-        .into_iter()
-        .flatten()
-    {
-        assert!(
-            text.chars().count() <= 200 && !text.contains('\0'),
-            "{text:?}"
-        );
     }
     for item in &provider.protected_fields {
         assert!(!item.trim().is_empty() && !item.contains('\0'), "{item:?}");

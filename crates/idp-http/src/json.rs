@@ -2,13 +2,15 @@
 //!
 //! The handlers parse bodies through `idp-core` and answer with `Provider::to_json` and
 //! `idp_oidc::MetadataReport`; nothing here is ever built or parsed. These types exist so that
-//! utoipa can derive the schema components from code. Names, property order and the keywords of
+//! utoipa can make the schema components from code. Names, property order and the keywords of
 //! every property (type, format, maxLength, minLength, nullability, readOnly, default and
 //! description) follow the reference OpenAPI fragment; `tests/openapi.rs` checks that when the
 //! fragment is present (`IDP_REFERENCE_OPENAPI`).
 //!
-//! Doc comments on fields become the properties' descriptions, so they are written as the
-//! reference words them, one line each.
+//! The three provider schemas are built from the field definition in idp-core
+//! (`idp_core::PROVIDER_FIELDS`), so a field added there is documented too. The other types
+//! derive theirs: doc comments on fields become the properties' descriptions, so they are written
+//! as the reference words them, one line each.
 
 #![expect(
     dead_code,
@@ -17,176 +19,103 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use idp_core::{Access, FieldRule, PROVIDER_FIELDS, Presence, ProviderField, ValueKind};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 /// A provider as served by list, retrieve, create and update.
 ///
-/// Non-staff callers do not get `client_secret`, `user_field`, `user_claim`,
-/// `attribute_mapping` and `extra_fields`; the schema lists every key, as the reference's does.
-#[derive(ToSchema)]
-#[schema(description = "")]
-pub(crate) struct IdentityProvider {
-    #[schema(max_length = 32)]
-    provider: String,
-    #[schema(required = false)]
-    is_active: bool,
-    /// ID of application used for OAuth authentication.
-    #[schema(max_length = 200)]
-    client_id: String,
-    /// Application secret key.
-    #[schema(max_length = 200)]
-    client_secret: String,
-    #[schema(required = false)]
-    verify_ssl: bool,
-    #[schema(required = false)]
-    enable_post_logout_redirect: bool,
-    #[schema(required = false)]
-    enable_pkce: bool,
-    /// The endpoint for endpoint discovery.
-    #[schema(max_length = 200)]
-    discovery_url: String,
-    /// The endpoint for fetching user info.
-    #[schema(read_only)]
-    userinfo_url: String,
-    /// The endpoint for obtaining auth token.
-    #[schema(read_only)]
-    token_url: String,
-    /// The endpoint for authorization request flow.
-    #[schema(read_only)]
-    auth_url: String,
-    /// The endpoint used to redirect after sign-out.
-    #[schema(read_only)]
-    logout_url: String,
-    /// Human-readable identity provider is label.
-    #[schema(max_length = 200)]
-    label: String,
-    /// The endpoint for user details management.
-    #[schema(max_length = 200, required = false)]
-    management_url: String,
-    #[schema(required = false)]
-    protected_fields: Value,
-    /// Space-separated list of scopes to request during authentication.
-    #[schema(max_length = 200)]
-    extra_scope: Option<String>,
-    /// The field in Waldur User model to be used for looking up the user
-    #[schema(max_length = 100, required = false)]
-    user_field: String,
-    /// The OIDC claim from the userinfo endpoint to be used as the value for the lookup field.
-    #[schema(max_length = 100, required = false)]
-    user_claim: String,
-    /// A JSON object mapping Waldur User model fields to OIDC claims. Example: {"first_name": "given_name", "last_name": "family_name", "email": "email"}
-    #[schema(required = false)]
-    attribute_mapping: Value,
-    /// Space-separated list of extra fields to persist.
-    #[schema(max_length = 200)]
-    extra_fields: Option<String>,
-    /// List of allowed redirect URLs for OAuth authentication. URLs must be exact matches (origin only: scheme + domain + port). HTTPS required except for localhost. No wildcards, paths, query params, or fragments. Example: ["https://portal1.example.com", "https://portal2.example.com:8443"]. If empty, falls back to HOMEPORT_URL setting.
-    #[schema(required = false)]
-    allowed_redirects: Value,
-}
+/// Non-staff callers do not get the fields hidden from them (`idp_core::HIDDEN_FIELDS`); the
+/// schema lists every key, as the reference's does.
+pub(crate) struct IdentityProvider;
 
 /// The body of create and update (`PUT`).
-#[derive(ToSchema)]
-#[schema(description = "")]
-pub(crate) struct IdentityProviderRequest {
-    #[schema(min_length = 1, max_length = 32)]
-    provider: String,
-    #[schema(required = false)]
-    is_active: bool,
-    /// ID of application used for OAuth authentication.
-    #[schema(min_length = 1, max_length = 200)]
-    client_id: String,
-    /// Application secret key.
-    #[schema(min_length = 1, max_length = 200)]
-    client_secret: String,
-    #[schema(required = false)]
-    verify_ssl: bool,
-    #[schema(required = false)]
-    enable_post_logout_redirect: bool,
-    #[schema(required = false)]
-    enable_pkce: bool,
-    /// The endpoint for endpoint discovery.
-    #[schema(min_length = 1, max_length = 200)]
-    discovery_url: String,
-    /// Human-readable identity provider is label.
-    #[schema(min_length = 1, max_length = 200)]
-    label: String,
-    /// The endpoint for user details management.
-    #[schema(max_length = 200, required = false)]
-    management_url: String,
-    #[schema(required = false)]
-    protected_fields: Value,
-    /// Space-separated list of scopes to request during authentication.
-    #[schema(max_length = 200)]
-    extra_scope: Option<String>,
-    /// The field in Waldur User model to be used for looking up the user
-    #[schema(min_length = 1, max_length = 100, required = false)]
-    user_field: String,
-    /// The OIDC claim from the userinfo endpoint to be used as the value for the lookup field.
-    #[schema(min_length = 1, max_length = 100, required = false)]
-    user_claim: String,
-    /// A JSON object mapping Waldur User model fields to OIDC claims. Example: {"first_name": "given_name", "last_name": "family_name", "email": "email"}
-    #[schema(required = false)]
-    attribute_mapping: Value,
-    /// Space-separated list of extra fields to persist.
-    #[schema(max_length = 200)]
-    extra_fields: Option<String>,
-    /// List of allowed redirect URLs for OAuth authentication. URLs must be exact matches (origin only: scheme + domain + port). HTTPS required except for localhost. No wildcards, paths, query params, or fragments. Example: ["https://portal1.example.com", "https://portal2.example.com:8443"]. If empty, falls back to HOMEPORT_URL setting.
-    #[schema(required = false)]
-    allowed_redirects: Value,
-}
+pub(crate) struct IdentityProviderRequest;
 
 /// The body of a partial update (`PATCH`): every field is optional.
-#[derive(ToSchema)]
-#[schema(description = "")]
-pub(crate) struct PatchedIdentityProviderRequest {
-    #[schema(min_length = 1, max_length = 32, required = false)]
-    provider: String,
-    #[schema(required = false)]
-    is_active: bool,
-    /// ID of application used for OAuth authentication.
-    #[schema(min_length = 1, max_length = 200, required = false)]
-    client_id: String,
-    /// Application secret key.
-    #[schema(min_length = 1, max_length = 200, required = false)]
-    client_secret: String,
-    #[schema(required = false)]
-    verify_ssl: bool,
-    #[schema(required = false)]
-    enable_post_logout_redirect: bool,
-    #[schema(required = false)]
-    enable_pkce: bool,
-    /// The endpoint for endpoint discovery.
-    #[schema(min_length = 1, max_length = 200, required = false)]
-    discovery_url: String,
-    /// Human-readable identity provider is label.
-    #[schema(min_length = 1, max_length = 200, required = false)]
-    label: String,
-    /// The endpoint for user details management.
-    #[schema(max_length = 200, required = false)]
-    management_url: String,
-    #[schema(required = false)]
-    protected_fields: Value,
-    /// Space-separated list of scopes to request during authentication.
-    #[schema(max_length = 200)]
-    extra_scope: Option<String>,
-    /// The field in Waldur User model to be used for looking up the user
-    #[schema(min_length = 1, max_length = 100, required = false)]
-    user_field: String,
-    /// The OIDC claim from the userinfo endpoint to be used as the value for the lookup field.
-    #[schema(min_length = 1, max_length = 100, required = false)]
-    user_claim: String,
-    /// A JSON object mapping Waldur User model fields to OIDC claims. Example: {"first_name": "given_name", "last_name": "family_name", "email": "email"}
-    #[schema(required = false)]
-    attribute_mapping: Value,
-    /// Space-separated list of extra fields to persist.
-    #[schema(max_length = 200)]
-    extra_fields: Option<String>,
-    /// List of allowed redirect URLs for OAuth authentication. URLs must be exact matches (origin only: scheme + domain + port). HTTPS required except for localhost. No wildcards, paths, query params, or fragments. Example: ["https://portal1.example.com", "https://portal2.example.com:8443"]. If empty, falls back to HOMEPORT_URL setting.
-    #[schema(required = false)]
-    allowed_redirects: Value,
+pub(crate) struct PatchedIdentityProviderRequest;
+
+/// Which of the three provider schemas is built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProviderSchema {
+    /// What is served: every field, read-only ones marked so.
+    Response,
+    /// A create or `PUT` body: the writable fields, those required on create required.
+    Request,
+    /// A `PATCH` body: the writable fields, none required.
+    Patch,
 }
+
+impl ProviderSchema {
+    /// The schema of a provider, built from the field definition (`idp_core::PROVIDER_FIELDS`)
+    /// with the keywords the reference's document gives each kind of field.
+    fn build(self) -> RefOr<Schema> {
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(""));
+        for field in PROVIDER_FIELDS {
+            let (rule, required) = match field.access {
+                Access::ReadOnly if self != ProviderSchema::Response => continue,
+                Access::ReadOnly => (None, true),
+                Access::Writable {
+                    rule, on_create, ..
+                } => (Some(rule), on_create == Presence::Required),
+            };
+            if required && self != ProviderSchema::Patch {
+                object = object.required(field.name);
+            }
+            object = object.property(field.name, self.property(field, rule));
+        }
+        Schema::Object(object.build()).into()
+    }
+
+    fn property(self, field: &ProviderField, rule: Option<FieldRule>) -> Schema {
+        let schema_type = match field.kind {
+            ValueKind::Text => SchemaType::new(Type::String),
+            ValueKind::NullableText => SchemaType::from_iter([Type::String, Type::Null]),
+            ValueKind::Boolean => SchemaType::new(Type::Boolean),
+            ValueKind::List | ValueKind::Mapping => SchemaType::AnyValue,
+        };
+        let mut property = ObjectBuilder::new()
+            .schema_type(schema_type)
+            .description(field.description);
+        if rule.is_none() {
+            property = property.read_only(true);
+        }
+        if let Some((max, blank, _)) = rule.as_ref().and_then(FieldRule::text_limits) {
+            property = property.max_length(usize::try_from(max).ok());
+            if !blank && self != ProviderSchema::Response {
+                property = property.min_length(Some(1));
+            }
+        }
+        Schema::Object(property.build())
+    }
+}
+
+impl PartialSchema for IdentityProvider {
+    fn schema() -> RefOr<Schema> {
+        ProviderSchema::Response.build()
+    }
+}
+
+impl ToSchema for IdentityProvider {}
+
+impl PartialSchema for IdentityProviderRequest {
+    fn schema() -> RefOr<Schema> {
+        ProviderSchema::Request.build()
+    }
+}
+
+impl ToSchema for IdentityProviderRequest {}
+
+impl PartialSchema for PatchedIdentityProviderRequest {
+    fn schema() -> RefOr<Schema> {
+        ProviderSchema::Patch.build()
+    }
+}
+
+impl ToSchema for PatchedIdentityProviderRequest {}
 
 /// The body of `discover_metadata` and `generate-mapping`.
 #[derive(ToSchema)]

@@ -20,11 +20,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use idp_core::{NewProvider, ProviderEndpoints, ProviderNamePolicy};
+use idp_core::{
+    Access, FieldRule, NewProvider, PROVIDER_FIELDS, ProviderEndpoints, ProviderField,
+    ProviderNamePolicy,
+};
 use idp_http::{ApiSettings, AppState, ServerConfig};
 use idp_oidc::{DiscoveryClient, FetchPolicy, guard};
 use idp_store::testing::TestDatabase;
@@ -593,29 +596,29 @@ const INVALID_HOSTS: [&str; 8] = [
     "[127.0.0.1]",
 ];
 
-const FIELDS: [&str; 21] = [
-    "protected_fields",
-    "allowed_redirects",
-    "provider",
-    "is_active",
-    "client_id",
-    "client_secret",
-    "verify_ssl",
-    "enable_post_logout_redirect",
-    "enable_pkce",
-    "discovery_url",
-    "label",
-    "management_url",
-    "extra_scope",
-    "user_field",
-    "user_claim",
-    "attribute_mapping",
-    "extra_fields",
-    "userinfo_url",
-    "token_url",
-    "auth_url",
-    "logout_url",
-];
+/// Every key a provider body may carry: the writable fields in the API's order, then the
+/// read-only ones, from the field definition.
+static FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let writable = ProviderField::api_order().filter(|f| f.access != Access::ReadOnly);
+    let read_only = PROVIDER_FIELDS
+        .iter()
+        .filter(|f| f.access == Access::ReadOnly);
+    writable.chain(read_only).map(|f| f.name).collect()
+});
+
+/// Whether the field definition reads `field` as a boolean.
+fn is_boolean_field(field: &str) -> bool {
+    PROVIDER_FIELDS.iter().any(|f| {
+        f.name == field
+            && matches!(
+                f.access,
+                Access::Writable {
+                    rule: FieldRule::Boolean,
+                    ..
+                }
+            )
+    })
+}
 
 const USER_FIELDS: [&str; 6] = [
     "first_name",
@@ -1027,14 +1030,13 @@ fn field_value(rng: &mut StdRng, field: &str, out: &mut Vec<u8>) {
         "provider" => {
             out.extend_from_slice(Value::String(provider_name(rng)).to_string().as_bytes())
         }
-        "is_active" | "verify_ssl" | "enable_pkce" | "enable_post_logout_redirect" => out
-            .extend_from_slice(
-                pick(
-                    rng,
-                    &["true", "false", "\"no\"", "1", "0", "2", "\"\"", "null"],
-                )
-                .as_bytes(),
-            ),
+        field if is_boolean_field(field) => out.extend_from_slice(
+            pick(
+                rng,
+                &["true", "false", "\"no\"", "1", "0", "2", "\"\"", "null"],
+            )
+            .as_bytes(),
+        ),
         _ => json_string(rng, out),
     }
 }

@@ -5,7 +5,7 @@ use idp_core::Provider;
 
 use crate::conn::{Backend, DbConnection};
 use crate::error::StoreError;
-use crate::providers::{ROW, Row, changes, now};
+use crate::provider_rows::{Row, changes, now};
 use crate::schema::identity_providers as ip;
 use crate::secrets::SecretBox;
 use crate::store::Store;
@@ -88,7 +88,7 @@ fn upsert(
     provider: &Provider,
 ) -> Result<ImportOutcome, StoreError> {
     let existing: Option<Row> = ip::table
-        .select(ROW)
+        .select(Row::as_select())
         .filter(ip::provider.eq(&provider.provider))
         .first(conn)
         .optional()?;
@@ -96,11 +96,7 @@ fn upsert(
     match existing {
         None => {
             diesel::insert_into(ip::table)
-                .values((
-                    ip::provider.eq(&provider.provider),
-                    ip::created_at.eq(now()),
-                    &values,
-                ))
+                .values((ip::created_at.eq(now()), &values))
                 .execute(conn)?;
             Ok(ImportOutcome::Created)
         }

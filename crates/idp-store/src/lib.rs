@@ -8,9 +8,11 @@
 //! This crate knows the domain model of `idp-core` and nothing above it: no HTTP, no OIDC.
 
 mod bulk;
+mod columns;
 mod conn;
 mod error;
 mod liveness;
+mod provider_rows;
 mod providers;
 mod schema;
 mod secrets;

@@ -1,14 +1,13 @@
 //! Reading and writing provider configurations.
 
-use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
-use idp_core::{AttributeMapping, Provider, ProviderEndpoints};
+use idp_core::Provider;
 
 use crate::conn::DbConnection;
 use crate::error::StoreError;
+use crate::provider_rows::{Row, changes};
 use crate::schema::identity_provider_counts as counts;
 use crate::schema::identity_providers as ip;
-use crate::secrets::SecretBox;
 use crate::store::Store;
 
 /// A stored provider and the version of its row, which changes on every write.
@@ -27,208 +26,6 @@ pub struct Page {
     pub items: Vec<StoredProvider>,
     /// How many providers the list holds in all.
     pub total: i64,
-}
-
-/// The columns a [`Row`] is read from, in its field order.
-/// The column types of [`ROW`].
-type RowColumns = (
-    ip::provider,
-    ip::is_active,
-    ip::client_id,
-    ip::client_secret,
-    ip::verify_ssl,
-    ip::enable_post_logout_redirect,
-    ip::enable_pkce,
-    ip::discovery_url,
-    ip::userinfo_url,
-    ip::token_url,
-    ip::auth_url,
-    ip::logout_url,
-    ip::label,
-    ip::management_url,
-    ip::protected_fields,
-    ip::extra_scope,
-    ip::user_field,
-    ip::user_claim,
-    ip::attribute_mapping,
-    ip::extra_fields,
-    ip::allowed_redirects,
-    ip::version,
-);
-
-pub(crate) const ROW: RowColumns = (
-    ip::provider,
-    ip::is_active,
-    ip::client_id,
-    ip::client_secret,
-    ip::verify_ssl,
-    ip::enable_post_logout_redirect,
-    ip::enable_pkce,
-    ip::discovery_url,
-    ip::userinfo_url,
-    ip::token_url,
-    ip::auth_url,
-    ip::logout_url,
-    ip::label,
-    ip::management_url,
-    ip::protected_fields,
-    ip::extra_scope,
-    ip::user_field,
-    ip::user_claim,
-    ip::attribute_mapping,
-    ip::extra_fields,
-    ip::allowed_redirects,
-    ip::version,
-);
-
-#[derive(Queryable)]
-pub(crate) struct Row {
-    provider: String,
-    is_active: bool,
-    client_id: String,
-    client_secret: String,
-    verify_ssl: bool,
-    enable_post_logout_redirect: bool,
-    enable_pkce: bool,
-    discovery_url: String,
-    userinfo_url: String,
-    token_url: String,
-    auth_url: String,
-    logout_url: String,
-    label: String,
-    management_url: String,
-    protected_fields: String,
-    extra_scope: Option<String>,
-    user_field: String,
-    user_claim: String,
-    attribute_mapping: String,
-    extra_fields: Option<String>,
-    allowed_redirects: String,
-    version: i64,
-}
-
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = ip, treat_none_as_null = true)]
-pub(crate) struct Changes {
-    is_active: bool,
-    client_id: String,
-    client_secret: String,
-    verify_ssl: bool,
-    enable_post_logout_redirect: bool,
-    enable_pkce: bool,
-    discovery_url: String,
-    userinfo_url: String,
-    token_url: String,
-    auth_url: String,
-    logout_url: String,
-    label: String,
-    management_url: String,
-    protected_fields: String,
-    extra_scope: Option<String>,
-    user_field: String,
-    user_claim: String,
-    attribute_mapping: String,
-    extra_fields: Option<String>,
-    allowed_redirects: String,
-    updated_at: NaiveDateTime,
-}
-
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-}
-
-pub(crate) fn changes(provider: &Provider, secrets: &SecretBox) -> Result<Changes, StoreError> {
-    let p = provider;
-    Ok(Changes {
-        is_active: p.is_active,
-        client_id: p.client_id.clone(),
-        client_secret: secrets.seal(&p.client_secret)?,
-        verify_ssl: p.verify_ssl,
-        enable_post_logout_redirect: p.enable_post_logout_redirect,
-        enable_pkce: p.enable_pkce,
-        discovery_url: p.discovery_url.clone(),
-        userinfo_url: p.endpoints.userinfo_url.clone(),
-        token_url: p.endpoints.token_url.clone(),
-        auth_url: p.endpoints.auth_url.clone(),
-        logout_url: p.endpoints.logout_url.clone(),
-        label: p.label.clone(),
-        management_url: p.management_url.clone(),
-        protected_fields: json_list(&p.protected_fields),
-        extra_scope: p.extra_scope.clone(),
-        user_field: p.user_field.clone(),
-        user_claim: p.user_claim.clone(),
-        attribute_mapping: p.attribute_mapping.to_json().to_string(),
-        extra_fields: p.extra_fields.clone(),
-        allowed_redirects: json_list(&p.allowed_redirects),
-        updated_at: now(),
-    })
-}
-
-pub(crate) fn now() -> NaiveDateTime {
-    // Microseconds: what both backends keep.
-    let now = Utc::now().naive_utc();
-    now - chrono::Duration::nanoseconds(i64::from(now.and_utc().timestamp_subsec_nanos() % 1000))
-}
-
-impl Row {
-    /// The stored provider; its client secret is opened only when `secrets` is given, and left
-    /// empty otherwise (for readers who are never shown it).
-    pub(crate) fn into_stored(
-        self,
-        secrets: Option<&SecretBox>,
-    ) -> Result<StoredProvider, StoreError> {
-        let corrupt = |what: &str, cause: Option<serde_json::Error>| StoreError::Corrupt {
-            what: format!("{what} of provider {}", self.provider),
-            cause,
-        };
-        let list = |text: &str, what: &str| {
-            serde_json::from_str::<Vec<String>>(text).map_err(|error| corrupt(what, Some(error)))
-        };
-        let mapping_json: serde_json::Value = serde_json::from_str(&self.attribute_mapping)
-            .map_err(|error| corrupt("attribute_mapping", Some(error)))?;
-        let attribute_mapping = AttributeMapping(
-            mapping_json
-                .as_object()
-                .ok_or_else(|| corrupt("attribute_mapping", None))?
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect(),
-        );
-        let protected_fields = list(&self.protected_fields, "protected_fields")?;
-        let allowed_redirects = list(&self.allowed_redirects, "allowed_redirects")?;
-        let client_secret = match secrets {
-            Some(secrets) => secrets.open(&self.client_secret)?,
-            None => String::new(),
-        };
-        Ok(StoredProvider {
-            version: self.version,
-            provider: Provider {
-                provider: self.provider,
-                is_active: self.is_active,
-                client_id: self.client_id,
-                client_secret,
-                verify_ssl: self.verify_ssl,
-                enable_post_logout_redirect: self.enable_post_logout_redirect,
-                enable_pkce: self.enable_pkce,
-                discovery_url: self.discovery_url,
-                endpoints: ProviderEndpoints {
-                    auth_url: self.auth_url,
-                    token_url: self.token_url,
-                    userinfo_url: self.userinfo_url,
-                    logout_url: self.logout_url,
-                },
-                label: self.label,
-                management_url: self.management_url,
-                protected_fields,
-                extra_scope: self.extra_scope,
-                user_field: self.user_field,
-                user_claim: self.user_claim,
-                attribute_mapping,
-                extra_fields: self.extra_fields,
-                allowed_redirects,
-            },
-        })
-    }
 }
 
 /// PostgreSQL text cannot hold NUL, and no stored name has one (the field rules refuse it): such
@@ -285,7 +82,7 @@ impl Store {
         let order = (ip::label.asc(), ip::id.asc());
         let rows: Vec<Row> = if active_only {
             ip::table
-                .select(ROW)
+                .select(Row::as_select())
                 .filter(ip::is_active.eq(true))
                 .order(order)
                 .offset(offset)
@@ -293,7 +90,7 @@ impl Store {
                 .load(&mut conn)?
         } else {
             ip::table
-                .select(ROW)
+                .select(Row::as_select())
                 .order(order)
                 .offset(offset)
                 .limit(limit)
@@ -338,7 +135,9 @@ impl Store {
             return Ok(None);
         }
         let mut conn = self.conn()?;
-        let by_name = ip::table.select(ROW).filter(ip::provider.eq(name));
+        let by_name = ip::table
+            .select(Row::as_select())
+            .filter(ip::provider.eq(name));
         let row: Option<Row> = if active_only {
             by_name
                 .filter(ip::is_active.eq(true))
@@ -370,12 +169,8 @@ impl Store {
         let changes = changes(provider, &self.secrets)?;
         let mut conn = self.conn()?;
         let row: Row = diesel::insert_into(ip::table)
-            .values((
-                ip::provider.eq(&provider.provider),
-                ip::created_at.eq(changes.updated_at),
-                &changes,
-            ))
-            .returning(ROW)
+            .values((ip::created_at.eq(changes.updated_at), &changes))
+            .returning(Row::columns())
             .get_result(&mut conn)
             .map_err(|error| {
                 if is_unique_violation(&error) {
@@ -402,12 +197,12 @@ impl Store {
         let updated: Option<Row> = match expected_version {
             Some(version) => diesel::update(by_name.filter(ip::version.eq(version)))
                 .set(set)
-                .returning(ROW)
+                .returning(Row::columns())
                 .get_result(&mut conn)
                 .optional()?,
             None => diesel::update(by_name)
                 .set(set)
-                .returning(ROW)
+                .returning(Row::columns())
                 .get_result(&mut conn)
                 .optional()?,
         };

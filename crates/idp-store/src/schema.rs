@@ -1,34 +1,37 @@
-//! Table definitions, written to match `migrations/*`.
+//! Table definitions, matching `migrations/*`; the providers' columns follow the field definition
+//! in idp-core (`idp_core::provider_fields!`).
 
-diesel::table! {
-    identity_providers (id) {
-        id -> BigInt,
-        provider -> Text,
-        is_active -> Bool,
-        client_id -> Text,
-        client_secret -> Text,
-        verify_ssl -> Bool,
-        enable_post_logout_redirect -> Bool,
-        enable_pkce -> Bool,
-        discovery_url -> Text,
-        userinfo_url -> Text,
-        token_url -> Text,
-        auth_url -> Text,
-        logout_url -> Text,
-        label -> Text,
-        management_url -> Text,
-        protected_fields -> Text,
-        extra_scope -> Nullable<Text>,
-        user_field -> Text,
-        user_claim -> Text,
-        attribute_mapping -> Text,
-        extra_fields -> Nullable<Text>,
-        allowed_redirects -> Text,
-        version -> BigInt,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
+/// Declares `identity_providers`: a column per provider field, typed by the field's kind (see
+/// `columns.rs`), between the row's own id and its version and timestamps.
+macro_rules! provider_table {
+    (
+        writable: [$({
+            $(#[doc = $_doc:literal])* $name:ident: $_ty:ty { kind: $kind:ident, $($_keys:tt)* }
+        })*]
+        read_only: [$({
+            $(#[doc = $_endpoint_doc:literal])* $endpoint:ident: $_endpoint_ty:ty {
+                kind: $endpoint_kind:ident, $($_endpoint_keys:tt)*
+            }
+        })*]
+        all: [$($_all:tt)*]
+    ) => {
+        diesel::table! {
+            use diesel::sql_types::*;
+            use crate::columns::sql;
+
+            identity_providers (id) {
+                id -> BigInt,
+                $($name -> sql::$kind,)*
+                $($endpoint -> sql::$endpoint_kind,)*
+                version -> BigInt,
+                created_at -> Timestamp,
+                updated_at -> Timestamp,
+            }
+        }
+    };
 }
+
+idp_core::provider_fields!(provider_table);
 
 diesel::table! {
     users (id) {

@@ -6,7 +6,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
-use crate::providers::now;
+use crate::provider_rows::now;
 use crate::schema::{api_tokens, users};
 use crate::store::Store;
 

@@ -3,39 +3,45 @@
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use idp_core::{AttributeMapping, Provider, ProviderEndpoints};
+use idp_core::{AttributeMapping, NewProvider, Provider, ProviderEndpoints, ProviderNamePolicy};
 use idp_store::testing::TestDatabase;
 use idp_store::{Authentication, Backend, DbConnection, StoreError};
 
 fn provider(name: &str, label: &str) -> Provider {
-    Provider {
+    // Parsed from a create body, so that every field of the definition has a value.
+    let body = serde_json::json!({
+        "provider": "template",
+        "client_id": "client",
+        "client_secret": "-",
+        "discovery_url": "https://idp.example.com/.well-known/openid-configuration",
+        "label": "-",
+        "protected_fields": ["email"],
+        "attribute_mapping": {"last_name": "family_name", "email": "email"},
+        "extra_fields": "a b",
+        "allowed_redirects": ["https://portal.example.com"],
+    });
+    let template = NewProvider::parse(&body, &ProviderNamePolicy::AnySlug)
+        .unwrap_or_else(|errors| panic!("the template body is refused: {errors}"));
+    let provider = Provider {
         provider: name.into(),
-        is_active: true,
-        client_id: "client".into(),
         client_secret: format!("secret-of-{name}"),
-        verify_ssl: true,
-        enable_post_logout_redirect: true,
-        enable_pkce: false,
-        discovery_url: "https://idp.example.com/.well-known/openid-configuration".into(),
-        endpoints: ProviderEndpoints {
+        label: label.into(),
+        ..template.into_provider(ProviderEndpoints {
             auth_url: "https://idp.example.com/auth".into(),
             token_url: "https://idp.example.com/token".into(),
             userinfo_url: "https://idp.example.com/userinfo".into(),
             logout_url: String::new(),
-        },
-        label: label.into(),
-        management_url: String::new(),
-        protected_fields: vec!["email".into()],
-        extra_scope: None,
-        user_field: "username".into(),
-        user_claim: "sub".into(),
-        attribute_mapping: AttributeMapping(vec![
+        })
+    };
+    assert_eq!(
+        provider.attribute_mapping,
+        AttributeMapping(vec![
             ("last_name".into(), "family_name".into()),
             ("email".into(), "email".into()),
         ]),
-        extra_fields: Some("a b".into()),
-        allowed_redirects: vec!["https://portal.example.com".into()],
-    }
+        "the mapping keeps its order"
+    );
+    provider
 }
 
 macro_rules! on_both_backends {

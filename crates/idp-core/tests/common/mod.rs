@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use idp_core::{
-    NewProvider, Provider, ProviderEndpoints, ProviderNamePolicy, ProviderUpdate, UpdateKind,
+    Access, FieldRule, NewProvider, PROVIDER_FIELDS, Provider, ProviderEndpoints,
+    ProviderNamePolicy, ProviderUpdate, UpdateKind,
 };
 use serde_json::{Value, json};
 
@@ -21,27 +22,42 @@ pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const NOT_A_BOOLEAN: &str = "Must be a valid boolean.";
 
+/// The writable fields with the rule they are read by, in model order, from the field
+/// definition: the lists below follow it, so a field added there is tested too.
+fn writable_fields() -> impl Iterator<Item = (&'static str, FieldRule)> {
+    PROVIDER_FIELDS
+        .iter()
+        .filter_map(|field| match field.access {
+            Access::Writable { rule, .. } => Some((field.name, rule)),
+            Access::ReadOnly => None,
+        })
+}
+
 /// The string fields with their maximum length and whether blank (`""`) and `null` are allowed.
-pub const STRING_FIELDS: [(&str, usize, bool, bool); 10] = [
-    ("provider", 32, false, false),
-    ("client_id", 200, false, false),
-    ("client_secret", 200, false, false),
-    ("discovery_url", 200, false, false),
-    ("label", 200, false, false),
-    ("management_url", 200, true, false),
-    ("extra_scope", 200, true, true),
-    ("user_field", 100, false, false),
-    ("user_claim", 100, false, false),
-    ("extra_fields", 200, true, true),
-];
+pub fn string_fields() -> Vec<(&'static str, usize, bool, bool)> {
+    writable_fields()
+        .filter_map(|(name, rule)| {
+            let (max, blank, null) = rule.text_limits()?;
+            Some((name, usize::try_from(max).ok()?, blank, null))
+        })
+        .collect()
+}
 
 /// The boolean fields.
-pub const BOOLEAN_FIELDS: [&str; 4] = [
-    "is_active",
-    "verify_ssl",
-    "enable_post_logout_redirect",
-    "enable_pkce",
-];
+pub fn boolean_fields() -> Vec<&'static str> {
+    writable_fields()
+        .filter(|(_, rule)| *rule == FieldRule::Boolean)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The writable fields that hold neither a string nor a boolean: the lists and the mapping.
+pub fn structured_fields() -> Vec<&'static str> {
+    writable_fields()
+        .filter(|(_, rule)| rule.text_limits().is_none() && *rule != FieldRule::Boolean)
+        .map(|(name, _)| name)
+        .collect()
+}
 
 /// The default policy: any slug is a provider name.
 pub fn any_slug() -> ProviderNamePolicy {

@@ -10,6 +10,7 @@ use crate::helpers::{
     waldur_names,
 };
 use crate::on_both_backends;
+use idp_core::{Access, FieldRule, PROVIDER_FIELDS};
 use idp_store::Backend;
 
 on_both_backends!(
@@ -43,25 +44,30 @@ const INVALID_PROVIDER: &str = "Invalid provider.";
 const DUPLICATE: &str = "identity provider with this provider already exists.";
 const INVALID_DISCOVERY_URL: &str = "Invalid discovery URL.";
 
-const STRING_FIELDS: [&str; 10] = [
-    "provider",
-    "client_id",
-    "client_secret",
-    "discovery_url",
-    "label",
-    "management_url",
-    "extra_scope",
-    "user_field",
-    "user_claim",
-    "extra_fields",
-];
-const BOOLEAN_FIELDS: [&str; 4] = [
-    "is_active",
-    "verify_ssl",
-    "enable_post_logout_redirect",
-    "enable_pkce",
-];
-const LIST_FIELDS: [&str; 2] = ["protected_fields", "allowed_redirects"];
+/// The writable fields whose rule `keep` selects, in model order, from the field definition:
+/// a field added there is tested too.
+fn fields_where(keep: impl Fn(FieldRule) -> bool) -> Vec<&'static str> {
+    PROVIDER_FIELDS
+        .iter()
+        .filter(|field| matches!(field.access, Access::Writable { rule, .. } if keep(rule)))
+        .map(|field| field.name)
+        .collect()
+}
+
+/// The fields read as strings.
+fn string_fields() -> Vec<&'static str> {
+    fields_where(|rule| rule.text_limits().is_some())
+}
+
+/// The fields read as booleans.
+fn boolean_fields() -> Vec<&'static str> {
+    fields_where(|rule| rule == FieldRule::Boolean)
+}
+
+/// The fields read as lists.
+fn list_fields() -> Vec<&'static str> {
+    fields_where(|rule| matches!(rule, FieldRule::List | FieldRule::Redirects))
+}
 
 /// `{"<field>": ["<message>"]}`.
 fn error(field: &str, message: &str) -> Value {
@@ -154,7 +160,7 @@ async fn create_rejects_wrong_types_in_every_field(backend: Backend) {
     let app = spawn_app(backend).await;
     let base = acme_body(&app).await;
     let mut cases = Vec::new();
-    for field in STRING_FIELDS {
+    for field in string_fields() {
         for value in [
             json!(true),
             json!(false),
@@ -168,7 +174,7 @@ async fn create_rejects_wrong_types_in_every_field(backend: Backend) {
             );
         }
     }
-    for field in BOOLEAN_FIELDS {
+    for field in boolean_fields() {
         for value in [
             json!("maybe"),
             json!(""),
@@ -184,7 +190,7 @@ async fn create_rejects_wrong_types_in_every_field(backend: Backend) {
             );
         }
     }
-    for field in LIST_FIELDS {
+    for field in list_fields() {
         for (value, kind) in [
             (json!("a"), "str"),
             (json!(""), "str"),
@@ -207,24 +213,10 @@ async fn create_rejects_null_and_blank_where_they_are_not_allowed(backend: Backe
     let base = acme_body(&app).await;
     let mut cases = Vec::new();
     // `extra_scope` and `extra_fields` are nullable; `management_url` may be blank.
-    for field in STRING_FIELDS
-        .iter()
-        .chain(&BOOLEAN_FIELDS)
-        .chain(&LIST_FIELDS)
-        .chain(&["attribute_mapping"])
-        .filter(|f| !["extra_scope", "extra_fields"].contains(f))
-    {
+    for field in fields_where(|rule| rule.text_limits().is_none_or(|(_, _, null)| !null)) {
         cases.push(create(&app, with(&base, field, json!(null))).answers(400, error(field, NULL)));
     }
-    for field in [
-        "provider",
-        "client_id",
-        "client_secret",
-        "discovery_url",
-        "label",
-        "user_field",
-        "user_claim",
-    ] {
+    for field in fields_where(|rule| rule.text_limits().is_some_and(|(_, blank, _)| !blank)) {
         for blank in ["", "   ", "\t\n"] {
             cases.push(
                 create(&app, with(&base, field, json!(blank))).answers(400, error(field, BLANK)),

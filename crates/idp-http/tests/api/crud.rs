@@ -115,17 +115,10 @@ async fn staff_see_21_keys_in_reference_order_and_others_16(backend: Backend) {
     let app = spawn_app(backend).await;
     let created = app.create_provider("acme", "Acme").await;
     assert_eq!(keys(&created), STAFF_KEYS);
-    let hidden = [
-        "client_secret",
-        "user_field",
-        "user_claim",
-        "attribute_mapping",
-        "extra_fields",
-    ];
     let public: Vec<&str> = STAFF_KEYS
         .iter()
         .copied()
-        .filter(|k| !hidden.contains(k))
+        .filter(|k| !idp_core::HIDDEN_FIELDS.contains(k))
         .collect();
     for who in [As::Anonymous, As::Token(&app.user)] {
         let one = app

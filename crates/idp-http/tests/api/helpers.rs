@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 
-use idp_core::{AttributeMapping, Provider, ProviderEndpoints, ProviderNamePolicy};
+use idp_core::{NewProvider, Provider, ProviderEndpoints, ProviderNamePolicy};
 use idp_http::{ApiSettings, AppState, ServerConfig};
 use idp_oidc::{DiscoveryClient, FetchPolicy};
 use idp_store::testing::TestDatabase;
@@ -270,32 +270,32 @@ pub fn detail(detail: &str) -> Value {
 
 /// A complete provider value for inserting straight into the store (no API call, no discovery
 /// fetch): active, the model defaults, endpoints on `https://<name>.example.com`.
+///
+/// The defaults are those of a create body for a name without per-provider defaults, so every
+/// field of the definition gets its model default.
 pub fn provider(name: &str, label: &str) -> Provider {
     let base = format!("https://{name}.example.com");
+    let body = json!({
+        "provider": "model-defaults",
+        "client_id": "-",
+        "client_secret": "-",
+        "discovery_url": "https://idp.example.com/.well-known/openid-configuration",
+        "label": "-",
+    });
+    let defaults = NewProvider::parse(&body, &ProviderNamePolicy::AnySlug)
+        .unwrap_or_else(|errors| panic!("the model-defaults body is refused: {errors}"));
     Provider {
         provider: name.to_owned(),
-        is_active: true,
         client_id: format!("{name}-client"),
         client_secret: format!("{name}-secret-value"),
-        verify_ssl: true,
-        enable_post_logout_redirect: true,
-        enable_pkce: false,
         discovery_url: format!("{base}/.well-known/openid-configuration"),
-        endpoints: ProviderEndpoints {
+        label: label.to_owned(),
+        ..defaults.into_provider(ProviderEndpoints {
             auth_url: format!("{base}/auth"),
             token_url: format!("{base}/token"),
             userinfo_url: format!("{base}/userinfo"),
             logout_url: format!("{base}/logout"),
-        },
-        label: label.to_owned(),
-        management_url: String::new(),
-        protected_fields: Vec::new(),
-        extra_scope: None,
-        user_field: "username".to_owned(),
-        user_claim: "sub".to_owned(),
-        attribute_mapping: AttributeMapping::default(),
-        extra_fields: None,
-        allowed_redirects: Vec::new(),
+        })
     }
 }
 

@@ -46,16 +46,10 @@ async fn app_with_two_providers(backend: Backend) -> (TestApp, Value, Value) {
     )
 }
 
-/// The provider as non-staff see it: the five hidden fields removed, the order kept.
+/// The provider as non-staff see it: the hidden fields removed, the order kept.
 fn public(staff_view: &Value) -> Value {
     let mut object = staff_view.as_object().unwrap().clone();
-    for hidden in [
-        "client_secret",
-        "user_field",
-        "user_claim",
-        "attribute_mapping",
-        "extra_fields",
-    ] {
+    for hidden in idp_core::HIDDEN_FIELDS {
         object.shift_remove(hidden);
     }
     Value::Object(object)
