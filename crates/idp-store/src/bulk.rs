@@ -43,6 +43,9 @@ impl Store {
                 Ok(())
             }
         });
+        if result.is_ok() && !dry_run {
+            self.provider_written();
+        }
         if result.is_ok() && !dry_run && self.backend == Backend::Postgres {
             // Fresh planner statistics after a bulk change, so lists use their index at once
             // rather than after the next autovacuum.
@@ -78,6 +81,11 @@ impl Store {
                 count += 1;
             }
             Ok(count)
+        })
+        .inspect(|count| {
+            if *count > 0 {
+                self.provider_written();
+            }
         })
     }
 }

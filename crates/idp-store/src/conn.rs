@@ -107,7 +107,7 @@ pub(crate) struct Manager {
 
 /// Adds libpq's `connect_timeout` and TCP keepalives to a PostgreSQL URL that does not set them,
 /// so that a server that hangs (rather than refuses) cannot hold a connection attempt forever.
-fn with_timeouts(url: &str, timeout: Duration) -> String {
+pub(crate) fn with_timeouts(url: &str, timeout: Duration) -> String {
     let mut url = url.to_owned();
     let settings = [
         ("connect_timeout", timeout.as_secs().max(1).to_string()),

@@ -17,6 +17,8 @@ mod providers;
 mod schema;
 mod secrets;
 mod store;
+mod sync;
+mod token_cache;
 mod users;
 
 #[cfg(feature = "test-support")]
@@ -28,4 +30,5 @@ pub use error::StoreError;
 pub use providers::{Page, StoredProvider};
 pub use secrets::{SecretBox, SecretKey};
 pub use store::Store;
+pub use sync::{ChangedProvider, ProviderChanges, Versions, CHANNEL};
 pub use users::{Authentication, NewToken, User};

@@ -179,6 +179,7 @@ impl Store {
                     error.into()
                 }
             })?;
+        self.provider_written();
         row.into_stored(Some(&self.secrets))
     }
 
@@ -207,7 +208,10 @@ impl Store {
                 .optional()?,
         };
         match updated {
-            Some(row) => row.into_stored(Some(&self.secrets)),
+            Some(row) => {
+                self.provider_written();
+                row.into_stored(Some(&self.secrets))
+            }
             None => Err(self.missing_or_conflict(&mut conn, &provider.provider)?),
         }
     }
@@ -230,6 +234,7 @@ impl Store {
             None => diesel::delete(by_name).execute(&mut conn)?,
         };
         if deleted == 1 {
+            self.provider_written();
             Ok(())
         } else {
             Err(self.missing_or_conflict(&mut conn, name)?)

@@ -26,6 +26,7 @@ macro_rules! provider_table {
                 version -> BigInt,
                 created_at -> Timestamp,
                 updated_at -> Timestamp,
+                change_seq -> BigInt,
             }
         }
     };
@@ -61,10 +62,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registry_state (id) {
+        id -> BigInt,
+        providers_version -> BigInt,
+        auth_version -> BigInt,
+        deletions_pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    provider_deletions (seq) {
+        seq -> BigInt,
+        provider -> Text,
+        deleted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     identity_providers,
     users,
     api_tokens,
-    identity_provider_counts
+    identity_provider_counts,
+    registry_state,
+    provider_deletions
 );

@@ -1,6 +1,9 @@
 //! The store itself: its connection pools, its key ring and the work that needs no table of its
 //! own (migrations, liveness, pool figures).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -8,6 +11,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::conn::{self, Backend, DatabaseUrl, DbConnection, PoolConfig};
 use crate::error::StoreError;
 use crate::secrets::SecretBox;
+use crate::token_cache::TokenCache;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -17,6 +21,10 @@ const READER_POOL: PoolConfig = PoolConfig {
     max_size: 16,
     connection_timeout: std::time::Duration::from_secs(5),
 };
+
+/// PostgreSQL advisory lock key held while migrations run (`"idp-migr"` as bytes), so that
+/// instances starting together apply them once.
+const MIGRATION_LOCK: i64 = 0x6964_702d_6d69_6772;
 
 /// The registry's storage: a connection pool and the key ring that seals client secrets.
 ///
@@ -28,6 +36,19 @@ pub struct Store {
     readers: Option<Pool<conn::Manager>>,
     pub(crate) secrets: SecretBox,
     pub(crate) backend: Backend,
+    pub(crate) url: DatabaseUrl,
+    /// What every clone of this store shares in memory.
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// The in-memory state every clone of a store shares.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Cached token checks.
+    pub(crate) tokens: TokenCache,
+    /// How many provider writes this process has committed through the store; see
+    /// [`Store::local_writes`].
+    pub(crate) local_writes: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -59,6 +80,8 @@ impl Store {
             readers,
             secrets,
             backend,
+            url: url.clone(),
+            shared: Arc::default(),
         })
     }
 
@@ -78,6 +101,8 @@ impl Store {
                 readers: None,
                 secrets: self.secrets.clone(),
                 backend: self.backend,
+                url: self.url.clone(),
+                shared: self.shared.clone(),
             },
             None => self.clone(),
         }
@@ -94,16 +119,42 @@ impl Store {
     }
 
     /// Applies pending migrations and returns the versions applied.
+    ///
+    /// On PostgreSQL they run under an advisory lock, so that when several instances start
+    /// together on one database, one applies them while the others wait, then find nothing left
+    /// to apply. (SQLite serialises writers by itself.)
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
         let migrations = match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
+        let locked = self.backend == Backend::Postgres;
+        if locked {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+        }
         let applied = conn
             .run_pending_migrations(migrations)
-            .map_err(StoreError::Migration)?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+            .map(|applied| applied.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .map_err(StoreError::Migration);
+        if locked {
+            // Closing the session would release it too; a pooled connection stays open.
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+        }
+        applied
+    }
+
+    /// How many provider writes (creates, updates, deletions, imports, re-sealing) this process
+    /// has committed through any clone of this store. A reader that remembers the count it had
+    /// seen when it last loaded the providers knows, by one atomic load, whether it must look
+    /// again before answering: the read-your-writes rule of the snapshot in memory.
+    pub fn local_writes(&self) -> u64 {
+        self.shared.local_writes.load(Ordering::Acquire)
+    }
+
+    /// Counts a committed provider write (see [`Store::local_writes`]).
+    pub(crate) fn provider_written(&self) {
+        self.shared.local_writes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// True when a connection can be had and answers a trivial query.

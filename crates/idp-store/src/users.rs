@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::provider_rows::now;
 use crate::schema::{api_tokens, users};
 use crate::store::Store;
+use crate::token_cache::Found;
 
 /// A user of the API.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -55,12 +56,30 @@ impl std::fmt::Debug for NewToken {
     }
 }
 
+/// The SHA-256 of a key.
+fn key_digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
 /// The SHA-256 of a key, as stored.
 fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex_digest(&key_digest(key))
+}
+
+fn hex_digest(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a token found in the database (or the cache) means now.
+fn judge(found: Found) -> Authentication {
+    match found {
+        Found {
+            expires_at: Some(expires_at),
+            ..
+        } if expires_at <= now() => Authentication::Expired,
+        Found { user, .. } if !user.is_active => Authentication::Inactive,
+        Found { user, .. } => Authentication::User(user),
+    }
 }
 
 fn generate_key() -> String {
@@ -96,6 +115,7 @@ impl Store {
                 diesel::update(users::table.find(user.id))
                     .set(users::is_staff.eq(true))
                     .execute(&mut conn)?;
+                self.tokens_changed();
                 return Ok(User {
                     is_staff: true,
                     ..user
@@ -115,11 +135,16 @@ impl Store {
     }
 
     /// Activates or deactivates a user; false when there is no such user.
+    ///
+    /// Its tokens stop working at once on this instance (cached token checks are dropped), and
+    /// within the snapshot check interval on every other (the database's auth version moves in
+    /// the same transaction; see [`Store::tokens_changed`]).
     pub fn set_user_active(&self, username: &str, active: bool) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let changed = diesel::update(users::table.filter(users::username.eq(username)))
             .set(users::is_active.eq(active))
             .execute(&mut conn)?;
+        self.tokens_changed();
         Ok(changed == 1)
     }
 
@@ -158,41 +183,80 @@ impl Store {
     }
 
     /// Deletes the token with this key; false when there is none.
+    ///
+    /// It stops working at once on this instance and within the snapshot check interval on
+    /// every other (see [`Store::tokens_changed`]).
     pub fn revoke_token(&self, key: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let deleted =
             diesel::delete(api_tokens::table.filter(api_tokens::key_hash.eq(hash_key(key))))
                 .execute(&mut conn)?;
+        self.tokens_changed();
         Ok(deleted > 0)
     }
 
     /// Deletes every token of `username`; returns how many there were.
+    ///
+    /// They stop working at once on this instance and within the snapshot check interval on
+    /// every other (see [`Store::tokens_changed`]).
     pub fn revoke_user_tokens(&self, username: &str) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let ids = users::table
             .select(users::id)
             .filter(users::username.eq(username));
-        Ok(
-            diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq_any(ids)))
-                .execute(&mut conn)?,
-        )
+        let deleted = diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq_any(ids)))
+            .execute(&mut conn)?;
+        self.tokens_changed();
+        Ok(deleted)
     }
 
-    /// Looks a presented key up.
+    /// Looks a presented key up: in the cache of token checks, else in the database (and the
+    /// answer is cached when the token exists). Expiry is judged against the clock on every
+    /// call, cached or not.
     pub fn authenticate(&self, key: &str) -> Result<Authentication, StoreError> {
+        let digest = key_digest(key);
+        if let Some(found) = self.shared.tokens.get(&digest) {
+            return Ok(judge(found));
+        }
+        let generation = self.shared.tokens.generation();
         let mut conn = self.conn()?;
         let found: Option<(User, Option<NaiveDateTime>)> = api_tokens::table
             .inner_join(users::table)
             .select((USER, api_tokens::expires_at))
-            .filter(api_tokens::key_hash.eq(hash_key(key)))
+            .filter(api_tokens::key_hash.eq(hex_digest(&digest)))
             .first(&mut conn)
             .optional()?;
         Ok(match found {
             None => Authentication::Invalid,
-            Some((_, Some(expires_at))) if expires_at <= now() => Authentication::Expired,
-            Some((user, _)) if !user.is_active => Authentication::Inactive,
-            Some((user, _)) => Authentication::User(user),
+            Some((user, expires_at)) => {
+                let found = Found { user, expires_at };
+                self.shared.tokens.insert(generation, digest, found.clone());
+                judge(found)
+            }
         })
+    }
+
+    /// The check of a key from the cache alone, with no database call: `None` when it is not
+    /// cached (then [`Store::authenticate`] asks the database).
+    pub fn authenticate_cached(&self, key: &str) -> Option<Authentication> {
+        self.shared.tokens.get(&key_digest(key)).map(judge)
+    }
+
+    /// How many token checks are cached (for metrics and tests).
+    pub fn cached_token_checks(&self) -> usize {
+        self.shared.tokens.len()
+    }
+
+    /// Drops every cached token check of this instance.
+    ///
+    /// **Every store function that deletes, revokes or changes a token, or deactivates, deletes
+    /// or changes a user, calls this after its write**, so that the change holds at once on the
+    /// instance that made it. Other instances learn of it from the database: triggers on
+    /// `api_tokens` and `users` (the `snapshot` migration) bump the auth version in the writing
+    /// transaction and notify, and each instance drops its cache when it sees the version move
+    /// (at once with PostgreSQL notifications, else at its next periodic check).
+    pub fn tokens_changed(&self) {
+        self.shared.tokens.forget_all();
     }
 }
 

@@ -1,0 +1,12 @@
+DROP TRIGGER users_auth_change_update ON users;
+DROP TRIGGER users_auth_change_delete ON users;
+DROP TRIGGER api_tokens_auth_change_update ON api_tokens;
+DROP TRIGGER api_tokens_auth_change_delete ON api_tokens;
+DROP FUNCTION registry_auth_change();
+DROP TRIGGER identity_providers_change_delete ON identity_providers;
+DROP TRIGGER identity_providers_change_write ON identity_providers;
+DROP FUNCTION identity_providers_change();
+DROP TABLE provider_deletions;
+DROP INDEX identity_providers_change_seq;
+ALTER TABLE identity_providers DROP COLUMN change_seq;
+DROP TABLE registry_state;

@@ -1,0 +1,11 @@
+DROP TRIGGER users_auth_change_update;
+DROP TRIGGER users_auth_change_delete;
+DROP TRIGGER api_tokens_auth_change_update;
+DROP TRIGGER api_tokens_auth_change_delete;
+DROP TRIGGER identity_providers_change_delete;
+DROP TRIGGER identity_providers_change_update;
+DROP TRIGGER identity_providers_change_insert;
+DROP TABLE provider_deletions;
+DROP INDEX identity_providers_change_seq;
+ALTER TABLE identity_providers DROP COLUMN change_seq;
+DROP TABLE registry_state;
