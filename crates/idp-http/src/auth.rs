@@ -121,7 +121,12 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, Api
         }
         (Some(key), None) => key.to_owned(),
     };
-    match read(state, move |store| store.authenticate(&key)).await? {
+    // A cached token check costs no database call (see `Store::authenticate`).
+    let checked = match state.store.authenticate_cached(&key) {
+        Some(checked) => checked,
+        None => read(state, move |store| store.authenticate(&key)).await?,
+    };
+    match checked {
         Authentication::User(user) => Ok(Caller::User(user)),
         Authentication::Invalid => Err(ApiError::Unauthenticated("Invalid token.".into())),
         Authentication::Expired => Err(ApiError::Unauthenticated("Token has expired.".into())),

@@ -51,23 +51,6 @@ where
     store_call(state, work).await?.map_err(ApiError::from)
 }
 
-/// The stored provider `name` as a caller sees it: inactive ones only when `staff`, and the
-/// client secret opened only for staff who are shown it.
-pub(crate) async fn find_provider(
-    state: &AppState,
-    name: &str,
-    staff: bool,
-) -> Result<StoredProvider, ApiError> {
-    let name = name.to_owned();
-    let active_only = !staff;
-    let open_secret = staff && state.settings.expose_client_secret;
-    blocking(state, move |store| {
-        store.find_provider(&name, active_only, open_secret)
-    })
-    .await?
-    .ok_or(ApiError::NotFound(NO_PROVIDER))
-}
-
 /// The stored provider `name` with its secret, inactive ones included, for a write that stores
 /// the whole row back.
 pub(crate) async fn load_for_update(

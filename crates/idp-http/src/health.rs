@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::db::store_call;
 use crate::error::Chain;
+use crate::snapshot::ReadModel;
 use crate::state::AppState;
 
 /// `GET /health/live`: the process is up and serving.
@@ -12,8 +13,14 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /health/ready`: the database answers; 503 with the reason when it does not.
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /health/ready`: the providers are loaded into memory (waiting for the first load for up
+/// to the database timeout) and the database answers; 503 with the reason when not.
+pub async fn ready(state: web::Data<AppState>, reads: web::Data<ReadModel>) -> HttpResponse {
+    if !reads.wait_loaded(state.settings.db_timeout).await {
+        return HttpResponse::ServiceUnavailable().json(
+            json!({"status": "unavailable", "reason": "the providers are not loaded yet"}),
+        );
+    }
     match store_call(&state, |store| store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Err(error)) => {

@@ -17,9 +17,11 @@ mod json;
 mod metrics;
 pub mod openapi;
 mod pagination;
+mod representation;
 mod request_log;
 mod responses;
 mod routes;
+mod snapshot;
 mod state;
 
 use std::net::TcpListener;
@@ -67,11 +69,19 @@ pub fn serve(
 ) -> std::io::Result<Server> {
     let mut state = state;
     state.settings.body_timeout = config.client_request_timeout;
+    // Reads are served from memory (docs/decisions.md, "Reads from memory"); the first load
+    // starts now, and readiness waits for it.
+    let reads = web::Data::from(snapshot::ReadModel::start(
+        state.store.clone(),
+        state.settings.expose_client_secret,
+        state.settings.snapshot_check_interval,
+    ));
     let data = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(reads.clone())
             .app_data(metrics.clone())
             .wrap(actix_web::middleware::from_fn(request_log::log_request))
             .configure(health::configure)

@@ -26,6 +26,11 @@ pub struct ApiSettings {
     /// How long a request waits for the database (a connection and its query) before it is
     /// answered 503, even when the database hangs rather than refuses.
     pub db_timeout: Duration,
+    /// How often each instance checks the database for writes it was not told of (the fallback
+    /// behind PostgreSQL notifications, and the only way on SQLite to see other processes'
+    /// writes): the longest an instance can serve a provider as it was before another
+    /// instance's write.
+    pub snapshot_check_interval: Duration,
 }
 
 impl Default for ApiSettings {
@@ -36,6 +41,7 @@ impl Default for ApiSettings {
             max_body_bytes: 64 * 1024,
             body_timeout: Duration::from_secs(10),
             db_timeout: Duration::from_secs(5),
+            snapshot_check_interval: Duration::from_secs(5),
         }
     }
 }

@@ -40,6 +40,12 @@ impl Provider {
         serde_json::to_value(self.view(staff, with_secret)).unwrap_or_default()
     }
 
+    /// One field's value as the API shows it: for callers that assemble the answers of several
+    /// visibilities from one serialisation of each field (the read path's snapshot).
+    pub fn field_value<'p>(&'p self, field: &ProviderField) -> impl Serialize + 'p {
+        (field.view)(self)
+    }
+
     /// The provider as the API shows it to a caller, serialised straight from the fields (no
     /// intermediate JSON value): the same keys in the same order as [`Provider::to_json`].
     pub fn view(&self, staff: bool, with_secret: bool) -> ProviderView<'_> {

@@ -4,10 +4,10 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Caller;
-use crate::db::read;
 use crate::error::ApiError;
 use crate::pagination::PageRequest;
 use crate::responses::BadToken;
+use crate::snapshot::ReadModel;
 use crate::state::AppState;
 
 /// Lists providers ordered by label: all of them for staff, active ones for everyone else.
@@ -19,14 +19,19 @@ use crate::state::AppState;
     operation_id = "identity_providers_list",
     tag = "identity-providers",
     summary = "List identity providers",
-    description = "Providers ordered by label: all of them for staff, active ones for everyone else (anonymous callers included). The body is a bare array; `X-Result-Count` and `Link` carry the paging.",
-    params(crate::json::PageParams),
+    description = "Providers ordered by label: all of them for staff, active ones for everyone else (anonymous callers included). The body is a bare array; `X-Result-Count` and `Link` carry the paging. Served from the instance's snapshot in memory; `If-None-Match` with the page's ETag answers 304, and `Accept-Encoding: gzip` compresses bodies over 1 KiB.",
+    params(
+        crate::json::PageParams,
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client holds; 304 when one is current"),
+    ),
     security(("tokenAuth" = []), ()),
     responses(
         (status = 200, description = "One page of providers, ordered by label", body = [crate::json::IdentityProvider], headers(
             ("x-result-count" = isize, description = "Total number of results available"),
             ("Link" = String, description = "Links to the first, previous, next and last pages (RFC 8288)"),
+            ("ETag" = String, description = "The page's version: it changes whenever the page's body or the total does"),
         )),
+        (status = 304, description = "`If-None-Match` names the page's current ETag"),
         BadToken,
         (status = 404, description = "Invalid page", body = crate::json::ErrorDetail),
     ),
@@ -34,39 +39,25 @@ use crate::state::AppState;
 pub async fn list(
     caller: Caller,
     state: web::Data<AppState>,
+    reads: web::Data<ReadModel>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let paging = PageRequest::from_request(&req);
-    let active_only = !caller.is_staff();
-    let size = paging.size;
-    let head = req.method() == Method::HEAD;
-    // The secret is opened only for callers who are shown it.
-    let open_secrets = caller.is_staff() && state.settings.expose_client_secret;
-    // Count and page on one connection; the page to load depends on the count.
-    let page = read(&state, {
-        let paging = paging.clone();
-        move |store| {
-            store.list_page(active_only, size, open_secrets, |total| {
-                let number = paging.number(total).ok()?;
-                (!head).then_some((number - 1) * size)
-            })
-        }
-    })
-    .await?;
-    let number = paging.number(page.total)?;
-    let mut response = HttpResponse::Ok();
-    response
-        .insert_header(("X-Result-Count", page.total.to_string()))
-        .insert_header(("Link", paging.link_header(number, page.total)));
-    if head {
-        return Ok(response.content_type("application/json").finish());
-    }
     let staff = caller.is_staff();
-    let with_secret = state.settings.expose_client_secret;
-    let body: Vec<idp_core::ProviderView<'_>> = page
-        .items
-        .iter()
-        .map(|stored| stored.provider.view(staff, with_secret))
-        .collect();
-    Ok(response.json(body))
+    reads.current(state.settings.db_timeout).await?;
+    if req.method() == Method::HEAD {
+        let total = reads.count(staff);
+        let number = paging.number(total)?;
+        return Ok(HttpResponse::Ok()
+            .insert_header(("X-Result-Count", total.to_string()))
+            .insert_header(("Link", paging.link_header(number, total)))
+            .content_type("application/json")
+            .finish());
+    }
+    let (page, total, number) = reads.page(staff, paging.size, |total| paging.number(total))?;
+    Ok(page.prepared.respond(&req, |response| {
+        response
+            .insert_header(("X-Result-Count", total.to_string()))
+            .insert_header(("Link", paging.link_header(number, total)));
+    }))
 }
