@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// are cut off (408 for a stalled body).
     #[arg(long, env = "IDP_CLIENT_TIMEOUT", default_value_t = 10)]
     pub client_timeout: u64,
+    /// Seconds (fractions allowed) between checks of the database for writes this instance was not told of:
+    /// the fallback behind PostgreSQL notifications (and, on SQLite, how other processes'
+    /// writes are seen), so the longest a provider can be served as it was before a write.
+    #[arg(long, env = "IDP_SNAPSHOT_CHECK_INTERVAL", default_value_t = 5.0)]
+    pub snapshot_check_interval: f64,
     /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT.
     #[arg(long, env = "IDP_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
@@ -81,6 +86,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .context("IDP_PROVIDER_NAMES")?,
         expose_client_secret: args.expose_client_secret,
         db_timeout: Duration::from_secs(args.database.db_timeout.max(1)),
+        snapshot_check_interval: Duration::try_from_secs_f64(args.snapshot_check_interval)
+            .ok()
+            .filter(|interval| *interval >= Duration::from_millis(10))
+            .context("IDP_SNAPSHOT_CHECK_INTERVAL: a number of seconds, at least 0.01")?,
         ..ApiSettings::default()
     };
     let listener =

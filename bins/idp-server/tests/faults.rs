@@ -231,7 +231,16 @@ impl PrivatePostgres {
 
     /// SIGSTOP to every PostgreSQL process: the server hangs with its sockets open, as behind
     /// a network partition or on a stalled disk.
+    ///
+    /// The postmaster is stopped first, alone: a backend it forks while its children are being
+    /// listed (a pool making a connection in the background) would otherwise escape the signal
+    /// and keep answering, and a "hung" server would answer within milliseconds.
     fn freeze(&self) {
+        if let Some(&postmaster) = self.processes().first() {
+            let _ = Command::new("kill")
+                .args(["-STOP", &postmaster.to_string()])
+                .status();
+        }
         self.signal("-STOP");
     }
 
@@ -286,7 +295,7 @@ async fn send(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_restart() {
+async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_server_recovers_without_restart() {
     let postgres = tokio::task::spawn_blocking(PrivatePostgres::start)
         .await
         .unwrap();
@@ -332,16 +341,18 @@ async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_res
     let mut problems = Vec::new();
     let mut slowest = Duration::ZERO;
     for round in 0..3 {
-        let requests: Vec<(reqwest::Method, String, Option<&str>, Option<Value>)> = vec![
-            (reqwest::Method::GET, collection.clone(), None, None),
-            (reqwest::Method::GET, collection.clone(), Some(&admin), None),
-            (reqwest::Method::HEAD, collection.clone(), None, None),
-            (reqwest::Method::GET, one.clone(), None, None),
+        // Reads are served from memory and keep working; writes need the database.
+        let requests: Vec<(reqwest::Method, String, Option<&str>, Option<Value>, u16)> = vec![
+            (reqwest::Method::GET, collection.clone(), None, None, 200),
+            (reqwest::Method::GET, collection.clone(), Some(&admin), None, 200),
+            (reqwest::Method::HEAD, collection.clone(), None, None, 200),
+            (reqwest::Method::GET, one.clone(), None, None, 200),
             (
                 reqwest::Method::PATCH,
                 one.clone(),
                 Some(&admin),
                 Some(json!({"label": "During the outage"})),
+                503,
             ),
             (
                 reqwest::Method::POST,
@@ -350,10 +361,11 @@ async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_res
                 Some(
                     json!({"provider": "other", "label": "O", "client_id": "c", "client_secret": "s", "discovery_url": discovery_url}),
                 ),
+                503,
             ),
-            (reqwest::Method::DELETE, one.clone(), Some(&admin), None),
+            (reqwest::Method::DELETE, one.clone(), Some(&admin), None, 503),
         ];
-        for (method, url, auth, body) in requests {
+        for (method, url, auth, body, expected) in requests {
             let answer = send(&http, method.clone(), &url, auth, body).await;
             let what = format!(
                 "round {round}: {method} {url} ({})",
@@ -366,14 +378,17 @@ async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_res
                     answer.elapsed
                 ));
             }
-            if answer.status != 503 {
+            if answer.status != expected {
                 problems.push(format!(
-                    "{what}: status {}, expected 503: {}",
+                    "{what}: status {}, expected {expected}: {}",
                     answer.status, answer.body
                 ));
                 continue;
             }
-            if method == reqwest::Method::HEAD {
+            if expected == 200 {
+                if method != reqwest::Method::HEAD && !answer.body.contains("\"Corp\"") {
+                    problems.push(format!("{what}: the provider is missing: {}", answer.body));
+                }
                 continue;
             }
             let detail: Option<Value> = serde_json::from_str(&answer.body).ok();
@@ -423,7 +438,7 @@ async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_res
         }
         server.assert_running();
     }
-    println!("during the outage: 21 API requests answered 503, the slowest in {slowest:?}");
+    println!("during the outage: 21 API requests answered, the slowest in {slowest:?}");
     assert!(
         problems.is_empty(),
         "during the outage:\n{}",
@@ -495,6 +510,34 @@ async fn postgres_outage_answers_503_quickly_and_the_server_recovers_without_res
     for task in burst {
         let answer = task.await.unwrap();
         assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+
+    // A write the server was not part of (another instance's, here straight in SQL) reaches
+    // it through the listener's new connection: no stale answer once PostgreSQL is back.
+    let url = postgres.url();
+    tokio::task::spawn_blocking(move || {
+        use diesel::connection::SimpleConnection;
+        use diesel::{Connection, PgConnection};
+        let mut conn = PgConnection::establish(&url).unwrap();
+        conn.batch_execute(
+            "UPDATE identity_providers SET label = 'Written elsewhere' WHERE provider = 'corp'",
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = send(&http, reqwest::Method::GET, &one, None, None).await;
+        if answer.body.contains("Written elsewhere") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "another instance's write is not served 20 s after it: {}",
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -854,7 +897,7 @@ fn the_crash_audit_flags_lost_writes_and_accepts_only_possible_states() {
 /// requests still get 503 within the database timeout instead of hanging, and the server serves
 /// again once PostgreSQL resumes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hung_postgres_answers_503_within_the_db_timeout_and_the_server_recovers() {
+async fn hung_postgres_reads_from_memory_writes_answer_503_within_the_db_timeout_and_the_server_recovers() {
     let postgres = tokio::task::spawn_blocking(PrivatePostgres::start)
         .await
         .unwrap();
@@ -894,28 +937,44 @@ async fn hung_postgres_answers_503_within_the_db_timeout_and_the_server_recovers
 
     postgres.freeze();
     let frozen = Instant::now();
-    // All at once, each given 5 s: an answer must come within 3 s.
+    // All at once, each given 5 s. Reads are served from memory and answer 200 as before the
+    // outage; a write needs the database and answers 503 within the database timeout (1 s), and
+    // so does readiness.
+    let retrieve = format!("{collection}corp/");
+    let patch = json!({"label": "Corp during the outage"});
     let mut waiting = Vec::new();
-    for (what, url) in [
-        ("GET list", collection.clone()),
-        ("GET list", collection.clone()),
-        ("GET retrieve", format!("{collection}corp/")),
-        ("GET /health/ready", format!("{}/health/ready", server.base)),
+    for (what, method, url, key, body, expected) in [
+        ("GET list", reqwest::Method::GET, collection.clone(), None, None, 200),
+        ("GET list", reqwest::Method::GET, collection.clone(), None, None, 200),
+        ("GET retrieve", reqwest::Method::GET, retrieve.clone(), None, None, 200),
+        ("GET retrieve as staff", reqwest::Method::GET, retrieve.clone(), Some(admin.clone()), None, 200),
+        ("PATCH", reqwest::Method::PATCH, retrieve.clone(), Some(admin.clone()), Some(patch.clone()), 503),
+        ("GET /health/ready", reqwest::Method::GET, format!("{}/health/ready", server.base), None, None, 503),
     ] {
         let http = http.clone();
         waiting.push(tokio::spawn(async move {
             let started = Instant::now();
-            let outcome = tokio::time::timeout(Duration::from_secs(5), http.get(&url).send()).await;
+            let mut request = http.request(method, &url);
+            if let Some(key) = key {
+                request = request.header("Authorization", format!("Token {key}"));
+            }
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let outcome = tokio::time::timeout(Duration::from_secs(5), request.send()).await;
             let elapsed = started.elapsed();
             match outcome {
                 Ok(Ok(response))
-                    if response.status() == 503 && elapsed <= Duration::from_secs(3) =>
+                    if response.status() == expected && elapsed <= Duration::from_secs(3) =>
                 {
-                    None
+                    let text = response.text().await.unwrap_or_default();
+                    (expected == 200 && !text.contains("\"Corp\""))
+                        .then(|| format!("{what}: 200 without the provider: {text}"))
                 }
-                Ok(Ok(response)) => {
-                    Some(format!("{what}: {} after {elapsed:?}", response.status()))
-                }
+                Ok(Ok(response)) => Some(format!(
+                    "{what}: {} after {elapsed:?}, expected {expected}",
+                    response.status()
+                )),
                 Ok(Err(error)) => Some(format!("{what}: failed after {elapsed:?}: {error}")),
                 Err(_) => Some(format!("{what}: no answer within {elapsed:?}")),
             }
@@ -939,21 +998,32 @@ async fn hung_postgres_answers_503_within_the_db_timeout_and_the_server_recovers
     println!("PostgreSQL hung for {:?}", frozen.elapsed());
     postgres.thaw();
 
-    // Whatever happened meanwhile, the server serves again once PostgreSQL resumes.
+    // Once PostgreSQL resumes, writes work again and reads show them at once.
+    let after = json!({"label": "Corp after the outage"});
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let outcome =
-            tokio::time::timeout(Duration::from_secs(5), http.get(&collection).send()).await;
-        if let Ok(Ok(response)) = &outcome
+        let patched = tokio::time::timeout(
+            Duration::from_secs(5),
+            http.patch(&retrieve)
+                .header("Authorization", format!("Token {admin}"))
+                .json(&after)
+                .send(),
+        )
+        .await;
+        if let Ok(Ok(response)) = &patched
             && response.status() == 200
         {
             break;
         }
         if Instant::now() > deadline {
-            problems.push("not served again within 20 s after PostgreSQL resumed".into());
+            problems.push("writes not served again within 20 s after PostgreSQL resumed".into());
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let read = send(&http, reqwest::Method::GET, &retrieve, None, None).await;
+    if !read.body.contains("Corp after the outage") {
+        problems.push(format!("the write is not read back: {} {}", read.status, read.body));
     }
     assert!(
         problems.is_empty(),

@@ -149,6 +149,11 @@ impl TestApp {
             .expect("the app answers")
     }
 
+    /// The HTTP client, for requests the helpers do not build.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// `GET` as staff.
     pub async fn get_staff(&self, path: &str) -> Response {
         self.request(Method::GET, path, As::Token(&self.staff), None)
@@ -399,6 +404,11 @@ impl<'a> Case<'a> {
             _ => panic!("json_with needs a JSON object body"),
         }
         self
+    }
+
+    /// The HTTP client, for requests the helpers do not build.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Sends raw bytes with a content type.

@@ -13,3 +13,4 @@ mod discovery_failures;
 mod ops;
 mod pagination;
 mod permissions;
+mod snapshot;
