@@ -123,10 +123,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
 
 /// On a database without any staff user, creates `admin` with a token and prints the key once.
 fn bootstrap_admin(store: &Store) -> Result<()> {
-    if store.has_staff_user()? {
+    // Instances starting together on an empty database: one of them creates the user.
+    let Some(admin) = store.create_first_staff("admin")? else {
         return Ok(());
-    }
-    let admin = store.ensure_user("admin", true)?;
+    };
     let token = store.create_token(&admin, None)?;
     // Standard output, not the log: the key must not end up in log collectors.
     println!("Created staff user 'admin'. Its API token (shown once, keep it safe):");

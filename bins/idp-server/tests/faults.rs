@@ -295,7 +295,8 @@ async fn send(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_server_recovers_without_restart() {
+async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_server_recovers_without_restart()
+ {
     let postgres = tokio::task::spawn_blocking(PrivatePostgres::start)
         .await
         .unwrap();
@@ -344,7 +345,13 @@ async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_ser
         // Reads are served from memory and keep working; writes need the database.
         let requests: Vec<(reqwest::Method, String, Option<&str>, Option<Value>, u16)> = vec![
             (reqwest::Method::GET, collection.clone(), None, None, 200),
-            (reqwest::Method::GET, collection.clone(), Some(&admin), None, 200),
+            (
+                reqwest::Method::GET,
+                collection.clone(),
+                Some(&admin),
+                None,
+                200,
+            ),
             (reqwest::Method::HEAD, collection.clone(), None, None, 200),
             (reqwest::Method::GET, one.clone(), None, None, 200),
             (
@@ -363,7 +370,13 @@ async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_ser
                 ),
                 503,
             ),
-            (reqwest::Method::DELETE, one.clone(), Some(&admin), None, 503),
+            (
+                reqwest::Method::DELETE,
+                one.clone(),
+                Some(&admin),
+                None,
+                503,
+            ),
         ];
         for (method, url, auth, body, expected) in requests {
             let answer = send(&http, method.clone(), &url, auth, body).await;
@@ -897,7 +910,8 @@ fn the_crash_audit_flags_lost_writes_and_accepts_only_possible_states() {
 /// requests still get 503 within the database timeout instead of hanging, and the server serves
 /// again once PostgreSQL resumes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hung_postgres_reads_from_memory_writes_answer_503_within_the_db_timeout_and_the_server_recovers() {
+async fn hung_postgres_reads_from_memory_writes_answer_503_within_the_db_timeout_and_the_server_recovers()
+ {
     let postgres = tokio::task::spawn_blocking(PrivatePostgres::start)
         .await
         .unwrap();
@@ -944,12 +958,54 @@ async fn hung_postgres_reads_from_memory_writes_answer_503_within_the_db_timeout
     let patch = json!({"label": "Corp during the outage"});
     let mut waiting = Vec::new();
     for (what, method, url, key, body, expected) in [
-        ("GET list", reqwest::Method::GET, collection.clone(), None, None, 200),
-        ("GET list", reqwest::Method::GET, collection.clone(), None, None, 200),
-        ("GET retrieve", reqwest::Method::GET, retrieve.clone(), None, None, 200),
-        ("GET retrieve as staff", reqwest::Method::GET, retrieve.clone(), Some(admin.clone()), None, 200),
-        ("PATCH", reqwest::Method::PATCH, retrieve.clone(), Some(admin.clone()), Some(patch.clone()), 503),
-        ("GET /health/ready", reqwest::Method::GET, format!("{}/health/ready", server.base), None, None, 503),
+        (
+            "GET list",
+            reqwest::Method::GET,
+            collection.clone(),
+            None,
+            None,
+            200,
+        ),
+        (
+            "GET list",
+            reqwest::Method::GET,
+            collection.clone(),
+            None,
+            None,
+            200,
+        ),
+        (
+            "GET retrieve",
+            reqwest::Method::GET,
+            retrieve.clone(),
+            None,
+            None,
+            200,
+        ),
+        (
+            "GET retrieve as staff",
+            reqwest::Method::GET,
+            retrieve.clone(),
+            Some(admin.clone()),
+            None,
+            200,
+        ),
+        (
+            "PATCH",
+            reqwest::Method::PATCH,
+            retrieve.clone(),
+            Some(admin.clone()),
+            Some(patch.clone()),
+            503,
+        ),
+        (
+            "GET /health/ready",
+            reqwest::Method::GET,
+            format!("{}/health/ready", server.base),
+            None,
+            None,
+            503,
+        ),
     ] {
         let http = http.clone();
         waiting.push(tokio::spawn(async move {
@@ -1023,7 +1079,10 @@ async fn hung_postgres_reads_from_memory_writes_answer_503_within_the_db_timeout
     }
     let read = send(&http, reqwest::Method::GET, &retrieve, None, None).await;
     if !read.body.contains("Corp after the outage") {
-        problems.push(format!("the write is not read back: {} {}", read.status, read.body));
+        problems.push(format!(
+            "the write is not read back: {} {}",
+            read.status, read.body
+        ));
     }
     assert!(
         problems.is_empty(),

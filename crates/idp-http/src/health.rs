@@ -17,9 +17,8 @@ pub async fn live() -> HttpResponse {
 /// to the database timeout) and the database answers; 503 with the reason when not.
 pub async fn ready(state: web::Data<AppState>, reads: web::Data<ReadModel>) -> HttpResponse {
     if !reads.wait_loaded(state.settings.db_timeout).await {
-        return HttpResponse::ServiceUnavailable().json(
-            json!({"status": "unavailable", "reason": "the providers are not loaded yet"}),
-        );
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "reason": "the providers are not loaded yet"}));
     }
     match store_call(&state, |store| store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),

@@ -30,5 +30,5 @@ pub use error::StoreError;
 pub use providers::{Page, StoredProvider};
 pub use secrets::{SecretBox, SecretKey};
 pub use store::Store;
-pub use sync::{ChangedProvider, ProviderChanges, Versions, CHANNEL};
+pub use sync::{CHANNEL, ChangedProvider, ProviderChanges, Versions};
 pub use users::{Authentication, NewToken, User};

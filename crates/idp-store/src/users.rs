@@ -148,6 +148,38 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Creates `username` as a staff user when no staff user exists yet, and returns it; `None`
+    /// when there is one already, or when another instance starting at the same time created
+    /// it first (so that only one of them makes a token for it).
+    pub fn create_first_staff(&self, username: &str) -> Result<Option<User>, StoreError> {
+        if self.has_staff_user()? {
+            return Ok(None);
+        }
+        let mut conn = self.conn()?;
+        let inserted = diesel::insert_into(users::table)
+            .values((
+                users::username.eq(username),
+                users::is_staff.eq(true),
+                users::is_active.eq(true),
+                users::created_at.eq(now()),
+            ))
+            .returning(USER)
+            .get_result(&mut conn);
+        match inserted {
+            Ok(user) => Ok(Some(user)),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) if self.has_staff_user()? => Ok(None),
+            // The name is taken by a user who is not staff: make it staff, as `ensure_user` does.
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => self.ensure_user(username, true).map(Some),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// True when at least one staff user exists.
     pub fn has_staff_user(&self) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;

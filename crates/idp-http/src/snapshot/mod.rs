@@ -106,8 +106,7 @@ impl ReadModel {
         }
         self.wake();
         let mut progress = self.progress.subscribe();
-        let waited =
-            actix_web::rt::time::timeout(timeout, progress.wait_for(|p| ready(p))).await;
+        let waited = actix_web::rt::time::timeout(timeout, progress.wait_for(|p| ready(p))).await;
         if matches!(waited, Ok(Ok(_))) || self.loaded() {
             return Ok(());
         }
@@ -118,13 +117,19 @@ impl ReadModel {
     /// Asks the snapshot's thread to read the database now.
     pub(crate) fn wake(&self) {
         let (flag, condvar) = &self.wake;
-        *flag.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        *flag
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
         condvar.notify_one();
     }
 
     /// The answer for provider `name`: `None` when there is none, or when it is inactive and the
     /// caller is not staff.
-    pub(crate) fn retrieve(&self, name: &str, staff: bool) -> Result<Option<Arc<Prepared>>, ApiError> {
+    pub(crate) fn retrieve(
+        &self,
+        name: &str,
+        staff: bool,
+    ) -> Result<Option<Arc<Prepared>>, ApiError> {
         let entry = {
             let index = self.read();
             match index.get(name) {
@@ -185,7 +190,8 @@ impl ReadModel {
         let start = usize::try_from((number - 1).saturating_mul(size)).unwrap_or(usize::MAX);
         let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
         let rows = list.get(start..end.min(list.len())).unwrap_or_default();
-        let mut body = Vec::with_capacity(rows.iter().map(|e| e.public.body.len() + 1).sum::<usize>() + 2);
+        let mut body =
+            Vec::with_capacity(rows.iter().map(|e| e.public.body.len() + 1).sum::<usize>() + 2);
         body.push(b'[');
         for (i, entry) in rows.iter().enumerate() {
             if i > 0 {
@@ -221,5 +227,7 @@ impl ReadModel {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -406,11 +406,6 @@ impl<'a> Case<'a> {
         self
     }
 
-    /// The HTTP client, for requests the helpers do not build.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
     /// Sends raw bytes with a content type.
     pub fn raw(mut self, content_type: &'static str, bytes: impl Into<Vec<u8>>) -> Self {
         self.body = Body::Raw(content_type, bytes.into());

@@ -20,22 +20,40 @@ const LABELS: [&str; 5] = ["Same", "same", "A", "\u{e9}t\u{e9}", "Same"];
 #[derive(Debug, Clone)]
 enum Step {
     /// Through the API (a discovery fetch), or straight into the store.
-    Create { name: usize, label: usize, api: bool },
+    Create {
+        name: usize,
+        label: usize,
+        api: bool,
+    },
     /// PATCH the label.
-    Relabel { name: usize, label: usize },
+    Relabel {
+        name: usize,
+        label: usize,
+    },
     /// PATCH `is_active`.
-    Activate { name: usize, active: bool },
+    Activate {
+        name: usize,
+        active: bool,
+    },
     /// PUT with a new label and client id.
-    Replace { name: usize, label: usize },
-    Delete { name: usize },
+    Replace {
+        name: usize,
+        label: usize,
+    },
+    Delete {
+        name: usize,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
     let name = 0..NAMES.len();
     let label = 0..LABELS.len();
     prop_oneof![
-        (name.clone(), label.clone(), any::<bool>())
-            .prop_map(|(name, label, api)| Step::Create { name, label, api }),
+        (name.clone(), label.clone(), any::<bool>()).prop_map(|(name, label, api)| Step::Create {
+            name,
+            label,
+            api
+        }),
         (name.clone(), label.clone()).prop_map(|(name, label)| Step::Relabel { name, label }),
         (name.clone(), any::<bool>()).prop_map(|(name, active)| Step::Activate { name, active }),
         (name.clone(), label.clone()).prop_map(|(name, label)| Step::Replace { name, label }),
@@ -47,25 +65,38 @@ async fn apply(app: &TestApp, step: &Step) {
     let path = |name: usize| format!("/api/identity-providers/{}/", NAMES[name]);
     let staff = As::Token(&app.staff);
     match *step {
-        Step::Create { name, label, api: true } => {
+        Step::Create {
+            name,
+            label,
+            api: true,
+        } => {
             let body = app.new_provider_body(NAMES[name], LABELS[label]).await;
             app.create(&body).await;
         }
-        Step::Create { name, label, api: false } => {
-            let _ = app.store.insert_provider(&provider(NAMES[name], LABELS[label]));
+        Step::Create {
+            name,
+            label,
+            api: false,
+        } => {
+            let _ = app
+                .store
+                .insert_provider(&provider(NAMES[name], LABELS[label]));
         }
         Step::Relabel { name, label } => {
             let body = json!({"label": LABELS[label]});
-            app.request(Method::PATCH, &path(name), staff, Some(&body)).await;
+            app.request(Method::PATCH, &path(name), staff, Some(&body))
+                .await;
         }
         Step::Activate { name, active } => {
             let body = json!({"is_active": active});
-            app.request(Method::PATCH, &path(name), staff, Some(&body)).await;
+            app.request(Method::PATCH, &path(name), staff, Some(&body))
+                .await;
         }
         Step::Replace { name, label } => {
             let mut body = app.new_provider_body(NAMES[name], LABELS[label]).await;
             body["client_id"] = json!(format!("replaced-{label}"));
-            app.request(Method::PUT, &path(name), staff, Some(&body)).await;
+            app.request(Method::PUT, &path(name), staff, Some(&body))
+                .await;
         }
         Step::Delete { name } => {
             app.request(Method::DELETE, &path(name), staff, None).await;
@@ -176,10 +207,18 @@ async fn compare(app: &TestApp) -> Vec<String> {
             }
         }
         let head = app
-            .request(Method::HEAD, "/api/identity-providers/?page_size=2", who, None)
+            .request(
+                Method::HEAD,
+                "/api/identity-providers/?page_size=2",
+                who,
+                None,
+            )
             .await;
         if header(&head, "x-result-count") != Some(total.to_string()) {
-            problems.push(format!("{who:?} HEAD: count {:?}", header(&head, "x-result-count")));
+            problems.push(format!(
+                "{who:?} HEAD: count {:?}",
+                header(&head, "x-result-count")
+            ));
         }
         for name in NAMES {
             let path = format!("/api/identity-providers/{name}/");
@@ -191,7 +230,10 @@ async fn compare(app: &TestApp) -> Vec<String> {
                 Some(stored) if staff || stored.provider.is_active => {
                     let body = serde_json::to_vec(&stored.provider.view(staff, true)).unwrap();
                     let version = format!("\"{}\"", stored.version);
-                    if status != 200 || got.as_ref() != body.as_slice() || etag.as_ref() != Some(&version) {
+                    if status != 200
+                        || got.as_ref() != body.as_slice()
+                        || etag.as_ref() != Some(&version)
+                    {
                         problems.push(format!(
                             "{who:?} {path}: {status} etag {etag:?}, expected {version}\n  got      {}\n  expected {}",
                             String::from_utf8_lossy(&got),
@@ -199,7 +241,9 @@ async fn compare(app: &TestApp) -> Vec<String> {
                         ));
                     }
                 }
-                _ if status != 404 => problems.push(format!("{who:?} {path}: {status}, expected 404")),
+                _ if status != 404 => {
+                    problems.push(format!("{who:?} {path}: {status}, expected 404"))
+                }
                 _ => {}
             }
         }
@@ -220,7 +264,7 @@ async fn answers_from_memory_equal_the_database_after_random_writes(backend: Bac
     let handle = tokio::runtime::Handle::current();
     let cases = match backend {
         Backend::Sqlite => 12,
-        Backend::Postgres => 6,
+        Backend::Postgres => 10,
     };
     let mut runner = TestRunner::new(Config {
         cases,
@@ -260,10 +304,18 @@ async fn a_cached_token_stops_working_at_once_when_revoked_or_its_user_deactivat
         let response = app.request(Method::GET, list, As::Token(key), None).await;
         assert_eq!(response.status(), 200);
     }
-    assert!(app.store.cached_token_checks() >= 2, "token checks are cached");
+    assert!(
+        app.store.cached_token_checks() >= 2,
+        "token checks are cached"
+    );
     assert!(app.store.revoke_token(&revoked).unwrap());
-    let response = app.request(Method::GET, list, As::Token(&revoked), None).await;
-    assert_eq!(status_and_json(response).await, (401, json!({"detail": "Invalid token."})));
+    let response = app
+        .request(Method::GET, list, As::Token(&revoked), None)
+        .await;
+    assert_eq!(
+        status_and_json(response).await,
+        (401, json!({"detail": "Invalid token."}))
+    );
     let response = app.request(Method::GET, list, As::Token(&kept), None).await;
     assert_eq!(response.status(), 200);
     assert!(app.store.set_user_active("carol", false).unwrap());
