@@ -294,6 +294,9 @@ async fn send(
     }
 }
 
+/// A request sent during an outage: method, URL, token, body and the status it must get.
+type OutageRequest<'a> = (reqwest::Method, String, Option<&'a str>, Option<Value>, u16);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_server_recovers_without_restart()
  {
@@ -343,7 +346,7 @@ async fn postgres_outage_reads_from_memory_writes_answer_503_quickly_and_the_ser
     let mut slowest = Duration::ZERO;
     for round in 0..3 {
         // Reads are served from memory and keep working; writes need the database.
-        let requests: Vec<(reqwest::Method, String, Option<&str>, Option<Value>, u16)> = vec![
+        let requests: Vec<OutageRequest<'_>> = vec![
             (reqwest::Method::GET, collection.clone(), None, None, 200),
             (
                 reqwest::Method::GET,

@@ -48,6 +48,9 @@ pub(crate) struct Page {
 /// The key of a prepared page: staff or not, page size, page number.
 type PageKey = (bool, i64, i64);
 
+/// Prepared staff answers by provider name, each with the change number it was made from.
+type StaffAnswers = Cache<Box<str>, (i64, Arc<Prepared>)>;
+
 /// The snapshot and what keeps it current.
 #[derive(Debug)]
 pub(crate) struct ReadModel {
@@ -55,7 +58,7 @@ pub(crate) struct ReadModel {
     store: Store,
     expose_secret: bool,
     pages: Mutex<Cache<PageKey, Arc<Page>>>,
-    staff: Mutex<Cache<Box<str>, (i64, Arc<Prepared>)>>,
+    staff: Mutex<StaffAnswers>,
     progress: watch::Sender<Progress>,
     wake: (Mutex<bool>, Condvar),
     check_interval: Duration,
