@@ -121,7 +121,7 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, Api
         }
         (Some(key), None) => key.to_owned(),
     };
-    // A cached token check costs no database call (see `Store::authenticate`).
+    // A cached token check costs no database call (see `Store::authenticate_cached`).
     let checked = match state.store.authenticate_cached(&key) {
         Some(checked) => checked,
         None => read(state, move |store| store.authenticate(&key)).await?,

@@ -242,14 +242,10 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Looks a presented key up: in the cache of token checks, else in the database (and the
-    /// answer is cached when the token exists). Expiry is judged against the clock on every
-    /// call, cached or not.
+    /// Looks a presented key up in the database, and caches the check when the token exists
+    /// (for [`Store::authenticate_cached`]). Expiry is judged against the clock on every call.
     pub fn authenticate(&self, key: &str) -> Result<Authentication, StoreError> {
         let digest = key_digest(key);
-        if let Some(found) = self.shared.tokens.get(&digest) {
-            return Ok(judge(found));
-        }
         let generation = self.shared.tokens.generation();
         let mut conn = self.conn()?;
         let found: Option<(User, Option<NaiveDateTime>)> = api_tokens::table
@@ -269,7 +265,13 @@ impl Store {
     }
 
     /// The check of a key from the cache alone, with no database call: `None` when it is not
-    /// cached (then [`Store::authenticate`] asks the database).
+    /// cached (then [`Store::authenticate`] asks the database). Expiry is judged against the
+    /// clock on every call.
+    ///
+    /// Only a process that keeps the cache current should rely on it: one that observes the
+    /// database's auth version (the HTTP server's snapshot thread does, through
+    /// [`Store::versions`], [`Store::provider_changes`] and [`Store::listen`]), so that a token
+    /// revoked by another process stops working here within the check interval.
     pub fn authenticate_cached(&self, key: &str) -> Option<Authentication> {
         self.shared.tokens.get(&key_digest(key)).map(judge)
     }
