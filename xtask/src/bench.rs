@@ -430,9 +430,10 @@ impl Server {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .spawn()?;
-        let deadline = started + Duration::from_secs(30);
+        // Ready, not only live: readiness includes the first load of the snapshot.
+        let deadline = started + Duration::from_secs(120);
         loop {
-            if live(port) {
+            if ready(port) {
                 break;
             }
             if Instant::now() > deadline {
@@ -466,11 +467,11 @@ impl Server {
     }
 }
 
-fn live(port: u16) -> bool {
+fn ready(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
-    let request = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let request = "GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
