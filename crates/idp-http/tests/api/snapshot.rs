@@ -299,7 +299,9 @@ async fn a_cached_token_stops_working_at_once_when_revoked_or_its_user_deactivat
     let list = "/api/identity-providers/";
     // Once loaded, the snapshot has seen the auth version: nothing drops the cache below but
     // the changes made here.
-    let ready = app.request(Method::GET, "/health/ready", As::Anonymous, None).await;
+    let ready = app
+        .request(Method::GET, "/health/ready", As::Anonymous, None)
+        .await;
     assert_eq!(ready.status(), 200);
     let user = app.store.ensure_user("carol", true).unwrap();
     let revoked = app.store.create_token(&user, None).unwrap().key;
