@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
 use crate::provider_rows::now;
-use crate::schema::{api_tokens, users};
+use crate::schema::{api_tokens, registry_state, users};
 use crate::store::Store;
 use crate::token_cache::Found;
 
@@ -246,8 +246,16 @@ impl Store {
     /// (for [`Store::authenticate_cached`]). Expiry is judged against the clock on every call.
     pub fn authenticate(&self, key: &str) -> Result<Authentication, StoreError> {
         let digest = key_digest(key);
-        let generation = self.shared.tokens.generation();
         let mut conn = self.conn()?;
+        // The auth version is read before the token, and recorded before the check is cached:
+        // a later observation of the same version keeps the entry (a process's first
+        // observation would otherwise drop checks cached before it), and a revocation that
+        // commits after this read moves the version and drops it.
+        let version: i64 = registry_state::table
+            .select(registry_state::auth_version)
+            .first(&mut conn)?;
+        self.shared.tokens.observe(version);
+        let generation = self.shared.tokens.generation();
         let found: Option<(User, Option<NaiveDateTime>)> = api_tokens::table
             .inner_join(users::table)
             .select((USER, api_tokens::expires_at))
