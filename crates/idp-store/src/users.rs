@@ -56,14 +56,14 @@ impl std::fmt::Debug for NewToken {
 }
 
 /// The SHA-256 of a key, as stored.
-fn hash_key(key: &str) -> String {
+pub(crate) fn hash_key(key: &str) -> String {
     Sha256::digest(key.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn generate_key() -> String {
+pub(crate) fn generate_key() -> String {
     let mut bytes = [0u8; 20];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

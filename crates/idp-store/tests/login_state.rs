@@ -1,0 +1,419 @@
+//! The login flow's storage on both backends: transactions consumed once, exchange codes
+//! redeemed once, hashed and sealed values, profiles found by any field, the purge by
+//! injected time, and the providers' login metadata.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use idp_core::login::{FieldValue, UserProfile};
+use idp_store::testing::TestDatabase;
+use idp_store::{
+    Authentication, Backend, DbConnection, Lookup, NewLoginTransaction, Purged, Store, StoreError,
+    StoredLoginMetadata, login_hash,
+};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[test] fn $name() { super::$name(idp_store::Backend::Sqlite) } )* }
+        mod postgres { $( #[test] fn $name() { super::$name(idp_store::Backend::Postgres) } )* }
+    };
+}
+
+on_both_backends!(
+    a_transaction_is_taken_once_by_its_binding_with_its_secrets_opened,
+    a_state_alone_consumes_its_transaction,
+    nothing_of_a_login_is_stored_in_plaintext,
+    an_exchange_code_makes_one_token_that_remembers_the_login,
+    an_expired_exchange_code_is_consumed_and_makes_nothing,
+    the_purge_removes_only_what_expired_by_the_given_time,
+    users_are_found_by_any_single_value_field_inactive_ones_included,
+    emails_are_counted_case_insensitively,
+    a_taken_user_name_is_a_duplicate_and_nul_never_reaches_the_database,
+    login_metadata_round_trips_and_goes_with_its_provider,
+);
+
+fn at(seconds: i64) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp(1_800_000_000 + seconds, 0)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+fn transaction<'a>(
+    state: &'a str,
+    binding: &'a str,
+    now: NaiveDateTime,
+) -> NewLoginTransaction<'a> {
+    NewLoginTransaction {
+        kind: "login",
+        provider: "keycloak",
+        state,
+        binding,
+        nonce: "nonce-value-0123456789",
+        pkce_verifier: Some("verifier-value-0123456789"),
+        return_url: Some("https://portal.example.com/x"),
+        referrer: None,
+        redirect_uri: "https://api.example.com/api-auth/keycloak/complete/",
+        created_at: now,
+        expires_at: now + TimeDelta::minutes(10),
+    }
+}
+
+fn user(store: &Store, name: &str, email: &str, active: bool) -> i64 {
+    let mut profile = UserProfile {
+        username: name.into(),
+        is_active: active,
+        registration_method: "keycloak".into(),
+        ..UserProfile::default()
+    };
+    profile.fields.set("email", FieldValue::Text(email.into()));
+    profile
+        .fields
+        .set("civil_number", FieldValue::Text(format!("EE{name}")));
+    profile
+        .fields
+        .set("affiliations", FieldValue::List(vec!["staff@x".into()]));
+    store.save_login_user(None, &profile, at(0)).unwrap()
+}
+
+#[derive(QueryableByName)]
+struct Raw {
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+/// Every stored text of the login tables and the tokens, as one string.
+fn raw_text(store: &Store) -> String {
+    let sql = "SELECT state_hash || binding_hash || nonce || COALESCE(pkce_verifier, '') AS text \
+               FROM login_transactions UNION ALL \
+               SELECT code_hash || COALESCE(id_token, '') AS text FROM exchange_codes UNION ALL \
+               SELECT key_hash || COALESCE(id_token, '') AS text FROM api_tokens";
+    store
+        .with_connection(|conn: &mut DbConnection| diesel::sql_query(sql).load::<Raw>(conn))
+        .unwrap()
+        .into_iter()
+        .map(|row| row.text)
+        .collect()
+}
+
+fn a_transaction_is_taken_once_by_its_binding_with_its_secrets_opened(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    store
+        .insert_login_transaction(&transaction("state-1", "binding-1", at(0)))
+        .unwrap();
+    assert_eq!(
+        store.take_login_transaction(Some("other"), None).unwrap(),
+        None
+    );
+    let taken = store
+        .take_login_transaction(Some("binding-1"), Some("wrong-state"))
+        .unwrap()
+        .expect("found by its binding");
+    assert_eq!(taken.state_hash, login_hash("state-1"));
+    assert_eq!(taken.nonce, "nonce-value-0123456789");
+    assert_eq!(
+        taken.pkce_verifier.as_deref(),
+        Some("verifier-value-0123456789")
+    );
+    assert_eq!(
+        taken.return_url.as_deref(),
+        Some("https://portal.example.com/x")
+    );
+    assert_eq!(taken.expires_at, at(600));
+    assert!(!format!("{taken:?}").contains("nonce-value"));
+    assert_eq!(
+        store
+            .take_login_transaction(Some("binding-1"), Some("state-1"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.login_state_counts().unwrap(), (0, 0));
+}
+
+fn a_state_alone_consumes_its_transaction(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    store
+        .insert_login_transaction(&transaction("state-2", "binding-2", at(0)))
+        .unwrap();
+    assert_eq!(
+        store.take_login_transaction(None, Some("state-2")).unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_login_transaction(Some("binding-2"), None)
+            .unwrap(),
+        None
+    );
+}
+
+fn nothing_of_a_login_is_stored_in_plaintext(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    store
+        .insert_login_transaction(&transaction("state-3", "binding-3", at(0)))
+        .unwrap();
+    let id = user(&store, "ada", "ada@example.org", true);
+    let code = store
+        .create_exchange_code(
+            id,
+            "keycloak",
+            Some("id.token.value"),
+            at(0),
+            TimeDelta::seconds(30),
+        )
+        .unwrap();
+    let text = raw_text(&store);
+    for secret in [
+        "state-3",
+        "binding-3",
+        "nonce-value",
+        "verifier-value",
+        &code,
+        "id.token.value",
+    ] {
+        assert!(!text.contains(secret), "{secret} is stored in plaintext");
+    }
+    let token = store
+        .redeem_exchange_code(&code, at(1), None)
+        .unwrap()
+        .unwrap();
+    let text = raw_text(&store);
+    assert!(!text.contains(&token.key) && !text.contains("id.token.value"));
+}
+
+fn an_exchange_code_makes_one_token_that_remembers_the_login(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let id = user(&store, "ada", "ada@example.org", true);
+    let code = store
+        .create_exchange_code(
+            id,
+            "keycloak",
+            Some("id.token.value"),
+            at(0),
+            TimeDelta::seconds(30),
+        )
+        .unwrap();
+    assert_eq!(code.len(), 32);
+    assert!(
+        code.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    let token = store
+        .redeem_exchange_code(&code, at(29), Some(TimeDelta::hours(24)))
+        .unwrap()
+        .expect("a fresh code is redeemed");
+    assert_eq!(token.key.len(), 40);
+    assert_eq!(token.username, "ada");
+    assert_eq!(token.expires_at, Some(at(29) + TimeDelta::hours(24)));
+    assert!(
+        matches!(store.authenticate(&token.key).unwrap(), Authentication::User(u) if u.id == id)
+    );
+    let login = store
+        .token_login(&token.key)
+        .unwrap()
+        .expect("the token exists");
+    assert_eq!(login.provider.as_deref(), Some("keycloak"));
+    assert_eq!(login.id_token.as_deref(), Some("id.token.value"));
+    assert_eq!(
+        store.redeem_exchange_code(&code, at(29), None).unwrap(),
+        None,
+        "replayed"
+    );
+    assert!(store.revoke_token(&token.key).unwrap());
+    assert_eq!(store.token_login(&token.key).unwrap(), None);
+}
+
+fn an_expired_exchange_code_is_consumed_and_makes_nothing(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let id = user(&store, "ada", "ada@example.org", true);
+    let code = store
+        .create_exchange_code(id, "keycloak", None, at(0), TimeDelta::seconds(30))
+        .unwrap();
+    assert_eq!(
+        store.redeem_exchange_code(&code, at(30), None).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.login_state_counts().unwrap(),
+        (0, 0),
+        "consumed although expired"
+    );
+    assert_eq!(
+        store
+            .redeem_exchange_code("0123456789abcdef0123456789abcdef", at(0), None)
+            .unwrap(),
+        None
+    );
+}
+
+fn the_purge_removes_only_what_expired_by_the_given_time(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let id = user(&store, "ada", "ada@example.org", true);
+    store
+        .insert_login_transaction(&transaction("s-old", "b-old", at(0)))
+        .unwrap();
+    store
+        .insert_login_transaction(&transaction("s-new", "b-new", at(300)))
+        .unwrap();
+    store
+        .create_exchange_code(id, "k", None, at(0), TimeDelta::seconds(30))
+        .unwrap();
+    store
+        .create_exchange_code(id, "k", None, at(100), TimeDelta::seconds(30))
+        .unwrap();
+    assert_eq!(store.purge_login_state(at(29)).unwrap(), Purged::default());
+    assert_eq!(
+        store.purge_login_state(at(30)).unwrap(),
+        Purged {
+            transactions: 0,
+            exchange_codes: 1
+        }
+    );
+    assert_eq!(
+        store.purge_login_state(at(600)).unwrap(),
+        Purged {
+            transactions: 1,
+            exchange_codes: 1
+        }
+    );
+    assert_eq!(store.login_state_counts().unwrap(), (1, 0));
+    assert!(
+        store
+            .take_login_transaction(Some("b-new"), None)
+            .unwrap()
+            .is_some()
+    );
+}
+
+fn users_are_found_by_any_single_value_field_inactive_ones_included(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let ada = user(&store, "ada", "ada@example.org", false);
+    let found = |field: &str, value: &str| store.find_login_user(field, value).unwrap();
+    let Lookup::One(user_found) = found("username", "ada") else {
+        panic!("ada by username")
+    };
+    assert_eq!(user_found.id, ada);
+    assert!(!user_found.profile.is_active);
+    assert_eq!(user_found.profile.fields.affiliations, ["staff@x"]);
+    assert_eq!(user_found.profile.registration_method, "keycloak");
+    assert!(matches!(found("civil_number", "EEada"), Lookup::One(u) if u.id == ada));
+    assert_eq!(
+        found("email", "ADA@example.org"),
+        Lookup::None,
+        "exact match"
+    );
+    assert_eq!(
+        found("affiliations", "staff@x"),
+        Lookup::None,
+        "not a lookup field"
+    );
+    assert_eq!(found("username", "a\0da"), Lookup::None);
+    let mut twin = user_found.profile.clone();
+    twin.username = "ada-twin".into();
+    twin.fields
+        .set("civil_number", FieldValue::Text("EEtwin".into()));
+    store.save_login_user(None, &twin, at(1)).unwrap();
+    assert_eq!(found("email", "ada@example.org"), Lookup::Many);
+    assert_eq!(store.last_login(ada).unwrap(), Some(at(0)));
+    assert_eq!(store.user_profile(ada).unwrap(), Some(user_found.profile));
+}
+
+fn emails_are_counted_case_insensitively(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let ada = user(&store, "ada", "Ada@Example.org", true);
+    let count = store.count_users_by_email("ada@EXAMPLE.org").unwrap();
+    assert_eq!(count.count, 1);
+    assert_eq!(count.user.map(|u| u.id), Some(ada));
+    user(&store, "bob", "ADA@example.ORG", true);
+    let count = store.count_users_by_email("ada@example.org").unwrap();
+    assert_eq!((count.count, count.user), (2, None));
+    assert_eq!(
+        store
+            .count_users_by_email("nobody@example.org")
+            .unwrap()
+            .count,
+        0
+    );
+}
+
+fn a_taken_user_name_is_a_duplicate_and_nul_never_reaches_the_database(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let ada = user(&store, "ada", "ada@example.org", true);
+    let again = UserProfile {
+        username: "ada".into(),
+        is_active: true,
+        ..UserProfile::default()
+    };
+    assert!(matches!(
+        store.save_login_user(None, &again, at(1)),
+        Err(StoreError::Duplicate)
+    ));
+    let mut odd = again.clone();
+    odd.username = "eve".into();
+    odd.fields
+        .set("first_name", FieldValue::Text("E\0ve".into()));
+    odd.details.insert("k".into(), serde_json::json!("a\0b"));
+    let eve = store.save_login_user(None, &odd, at(1)).unwrap();
+    let stored = store.user_profile(eve).unwrap().unwrap();
+    assert_eq!(stored.fields.first_name, "Eve");
+    assert_eq!(stored.details["k"], "a\0b", "JSON text escapes NUL");
+    let mut changed = store.user_profile(ada).unwrap().unwrap();
+    changed.is_staff = true;
+    assert_eq!(
+        store.save_login_user(Some(ada), &changed, at(2)).unwrap(),
+        ada
+    );
+    assert!(store.user_profile(ada).unwrap().unwrap().is_staff);
+    assert!(matches!(
+        store.save_login_user(Some(9999), &changed, at(2)),
+        Err(StoreError::NotFound)
+    ));
+}
+
+fn login_metadata_round_trips_and_goes_with_its_provider(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let metadata = StoredLoginMetadata {
+        issuer: Some("https://idp.example.org".into()),
+        jwks_uri: Some("https://idp.example.org/jwks".into()),
+        id_token_signing_algs: vec!["RS256".into(), "EdDSA".into()],
+        token_endpoint_auth_methods: Some(vec!["client_secret_basic".into()]),
+        iss_parameter_supported: true,
+        fetched_at: at(5),
+    };
+    store.save_login_metadata("nobody", &metadata).unwrap();
+    assert_eq!(
+        store.login_metadata("nobody").unwrap(),
+        None,
+        "no provider, no row"
+    );
+    let body = serde_json::json!({
+        "provider": "keycloak", "client_id": "c", "client_secret": "s", "label": "K",
+        "discovery_url": "https://keycloak.example.org/.well-known/openid-configuration",
+    });
+    let provider = idp_core::NewProvider::parse(&body, &idp_core::ProviderNamePolicy::AnySlug)
+        .unwrap()
+        .into_provider(idp_core::ProviderEndpoints::default());
+    store.insert_provider(&provider).unwrap();
+    store.save_login_metadata("keycloak", &metadata).unwrap();
+    assert_eq!(
+        store.login_metadata("keycloak").unwrap(),
+        Some(metadata.clone())
+    );
+    let replaced = StoredLoginMetadata {
+        token_endpoint_auth_methods: None,
+        ..metadata
+    };
+    store.save_login_metadata("keycloak", &replaced).unwrap();
+    assert_eq!(store.login_metadata("keycloak").unwrap(), Some(replaced));
+    store.delete_provider("keycloak", None).unwrap();
+    assert_eq!(store.login_metadata("keycloak").unwrap(), None);
+}
