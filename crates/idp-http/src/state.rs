@@ -26,6 +26,14 @@ pub struct ApiSettings {
     /// How long a request waits for the database (a connection and its query) before it is
     /// answered 503, even when the database hangs rather than refuses.
     pub db_timeout: Duration,
+    /// The server's external base URL (`IDP_PUBLIC_URL`), from which absolute URLs are built;
+    /// `None` builds them from the request's `Host` (see `public_url.rs`).
+    pub public_url: Option<url::Url>,
+    /// Whether `X-Forwarded-Host` and `X-Forwarded-Proto` count
+    /// (`IDP_TRUST_FORWARDED_HEADERS`): only behind a proxy that sets them.
+    pub trust_forwarded_headers: bool,
+    /// How people log in (`/api-auth/`).
+    pub login: crate::login::LoginSettings,
 }
 
 impl Default for ApiSettings {
@@ -36,6 +44,9 @@ impl Default for ApiSettings {
             max_body_bytes: 64 * 1024,
             body_timeout: Duration::from_secs(10),
             db_timeout: Duration::from_secs(5),
+            public_url: None,
+            trust_forwarded_headers: false,
+            login: crate::login::LoginSettings::default(),
         }
     }
 }

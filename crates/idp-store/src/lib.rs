@@ -29,7 +29,7 @@ pub mod testing;
 pub use bulk::ImportOutcome;
 pub use conn::{Backend, DatabaseUrl, DbConnection, PoolConfig};
 pub use error::StoreError;
-pub use login::{LoginTransaction, NewLoginTransaction, Purged, TokenLogin, login_hash};
+pub use login::{LoginTransaction, NewLoginTransaction, Purged, Redeemed, TokenLogin, login_hash};
 pub use login_metadata::StoredLoginMetadata;
 pub use profiles::{EmailCount, LoginUser, Lookup};
 pub use providers::{Page, StoredProvider};

@@ -20,34 +20,35 @@ pub fn login_hash(value: &str) -> String {
     hash_key(value)
 }
 
-/// A login transaction to store: the values in plain text, hashed or sealed here.
-#[derive(Clone, Copy)]
-pub struct NewLoginTransaction<'a> {
+/// A login transaction to store: the values in plain text, hashed or sealed here. `Debug` shows
+/// no secret.
+#[derive(Clone)]
+pub struct NewLoginTransaction {
     /// `login` (an admin test login will use another kind).
-    pub kind: &'a str,
+    pub kind: String,
     /// The provider's name.
-    pub provider: &'a str,
+    pub provider: String,
     /// The `state` sent; stored hashed.
-    pub state: &'a str,
+    pub state: String,
     /// The random value of the browser's cookie; stored hashed.
-    pub binding: &'a str,
+    pub binding: String,
     /// The `nonce` sent; stored sealed.
-    pub nonce: &'a str,
+    pub nonce: String,
     /// The PKCE verifier, when a challenge was sent; stored sealed.
-    pub pkce_verifier: Option<&'a str>,
+    pub pkce_verifier: Option<String>,
     /// The `return_url` the login was started with.
-    pub return_url: Option<&'a str>,
+    pub return_url: Option<String>,
     /// The Referer, kept only when there is no `return_url`.
-    pub referrer: Option<&'a str>,
+    pub referrer: Option<String>,
     /// The `redirect_uri` sent.
-    pub redirect_uri: &'a str,
+    pub redirect_uri: String,
     /// When the login began.
     pub created_at: NaiveDateTime,
     /// When it can no longer complete.
     pub expires_at: NaiveDateTime,
 }
 
-impl std::fmt::Debug for NewLoginTransaction<'_> {
+impl std::fmt::Debug for NewLoginTransaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewLoginTransaction")
             .field("kind", &self.kind)
@@ -125,6 +126,15 @@ impl std::fmt::Debug for TokenLogin {
     }
 }
 
+/// A redeemed exchange code: the new API token and the provider of the login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redeemed {
+    /// The token made for the login's user (its key shown once).
+    pub token: NewToken,
+    /// The provider the user logged in with.
+    pub provider: String,
+}
+
 /// How many expired rows a purge removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -144,25 +154,26 @@ impl Store {
     /// Stores a login transaction.
     pub fn insert_login_transaction(
         &self,
-        transaction: &NewLoginTransaction<'_>,
+        transaction: &NewLoginTransaction,
     ) -> Result<(), StoreError> {
-        let nonce = self.secrets.seal(transaction.nonce)?;
+        let nonce = self.secrets.seal(&transaction.nonce)?;
         let verifier = transaction
             .pkce_verifier
+            .as_deref()
             .map(|verifier| self.secrets.seal(verifier))
             .transpose()?;
         let mut conn = self.conn()?;
         diesel::insert_into(lt::table)
             .values((
-                lt::kind.eq(transaction.kind),
-                lt::provider.eq(transaction.provider),
-                lt::state_hash.eq(login_hash(transaction.state)),
-                lt::binding_hash.eq(login_hash(transaction.binding)),
+                lt::kind.eq(&transaction.kind),
+                lt::provider.eq(&transaction.provider),
+                lt::state_hash.eq(login_hash(&transaction.state)),
+                lt::binding_hash.eq(login_hash(&transaction.binding)),
                 lt::nonce.eq(nonce),
                 lt::pkce_verifier.eq(verifier),
-                lt::return_url.eq(transaction.return_url),
-                lt::referrer.eq(transaction.referrer),
-                lt::redirect_uri.eq(transaction.redirect_uri),
+                lt::return_url.eq(&transaction.return_url),
+                lt::referrer.eq(&transaction.referrer),
+                lt::redirect_uri.eq(&transaction.redirect_uri),
                 lt::created_at.eq(transaction.created_at),
                 lt::expires_at.eq(transaction.expires_at),
             ))
@@ -254,7 +265,7 @@ impl Store {
         code: &str,
         now: NaiveDateTime,
         token_ttl: Option<TimeDelta>,
-    ) -> Result<Option<NewToken>, StoreError> {
+    ) -> Result<Option<Redeemed>, StoreError> {
         let mut conn = self.conn()?;
         conn.transaction::<_, StoreError, _>(|conn| {
             let row: Option<(i64, i64, String, Option<String>, NaiveDateTime)> =
@@ -289,14 +300,17 @@ impl Store {
                     api_tokens::key_hash.eq(hash_key(&key)),
                     api_tokens::created_at.eq(now),
                     api_tokens::expires_at.eq(expires_at),
-                    api_tokens::provider.eq(Some(provider)),
+                    api_tokens::provider.eq(Some(&provider)),
                     api_tokens::id_token.eq(id_token),
                 ))
                 .execute(conn)?;
-            Ok(Some(NewToken {
-                key,
-                username,
-                expires_at,
+            Ok(Some(Redeemed {
+                token: NewToken {
+                    key,
+                    username,
+                    expires_at,
+                },
+                provider,
             }))
         })
     }

@@ -201,10 +201,12 @@ fn an_exchange_code_makes_one_token_that_remembers_the_login(backend: Backend) {
         code.bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     );
-    let token = store
+    let redeemed = store
         .redeem_exchange_code(&code, at(29), Some(TimeDelta::hours(24)))
         .unwrap()
         .expect("a fresh code is redeemed");
+    assert_eq!(redeemed.provider, "keycloak");
+    let token = redeemed.token;
     assert_eq!(token.key.len(), 40);
     assert_eq!(token.username, "ada");
     assert_eq!(token.expires_at, Some(at(29) + TimeDelta::hours(24)));

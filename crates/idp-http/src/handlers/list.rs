@@ -27,6 +27,7 @@ use crate::state::AppState;
             ("x-result-count" = isize, description = "Total number of results available"),
             ("Link" = String, description = "Links to the first, previous, next and last pages (RFC 8288)"),
         )),
+        (status = 400, description = "The `Host` header is not `host[:port]`", body = crate::json::ErrorDetail),
         BadToken,
         (status = 404, description = "Invalid page", body = crate::json::ErrorDetail),
     ),
@@ -36,7 +37,7 @@ pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let paging = PageRequest::from_request(&req);
+    let paging = PageRequest::from_request(&req, &state.settings)?;
     let active_only = !caller.is_staff();
     let size = paging.size;
     let head = req.method() == Method::HEAD;
