@@ -193,21 +193,23 @@ impl Store {
     ) -> Result<Option<LoginTransaction>, StoreError> {
         let mut conn = self.conn()?;
         let row = conn.transaction::<_, StoreError, _>(|conn| {
+            let mut found = None;
+            if let Some(binding) = binding {
+                let row: Option<TransactionRow> = lt::table
+                    .select(TransactionRow::as_select())
+                    .filter(lt::binding_hash.eq(login_hash(binding)))
+                    .first(conn)
+                    .optional()?;
+                if let Some(row) = row {
+                    let deleted = diesel::delete(lt::table.find(row.id)).execute(conn)?;
+                    found = (deleted == 1).then_some(row);
+                }
+            }
             if let Some(state) = state {
                 diesel::delete(lt::table.filter(lt::state_hash.eq(login_hash(state))))
                     .execute(conn)?;
             }
-            let Some(binding) = binding else {
-                return Ok(None);
-            };
-            let row: Option<TransactionRow> = lt::table
-                .select(TransactionRow::as_select())
-                .filter(lt::binding_hash.eq(login_hash(binding)))
-                .first(conn)
-                .optional()?;
-            let Some(row) = row else { return Ok(None) };
-            let deleted = diesel::delete(lt::table.find(row.id)).execute(conn)?;
-            Ok((deleted == 1).then_some(row))
+            Ok(found)
         })?;
         row.map(|row| {
             Ok(LoginTransaction {
