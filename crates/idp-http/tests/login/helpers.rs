@@ -59,6 +59,9 @@ struct LogWriter(Arc<Mutex<Vec<u8>>>);
 
 impl Write for LogWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if std::env::var_os("IDP_TEST_LOG").is_some() {
+            let _ = std::io::stderr().write_all(bytes);
+        }
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -105,6 +108,8 @@ pub fn settings(clock: &ManualClock) -> ApiSettings {
     login.rate_limit = 0;
     ApiSettings {
         login,
+        // The machine is shared with other test suites: a slow database is not what is tested.
+        db_timeout: std::time::Duration::from_secs(30),
         ..ApiSettings::default()
     }
 }

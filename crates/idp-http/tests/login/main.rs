@@ -5,5 +5,9 @@
 
 mod helpers;
 
+mod begin_and_state;
 mod hostile_login;
+mod id_tokens;
+mod provider_failures;
 mod real_provider;
+mod users;
