@@ -13,7 +13,7 @@ use idp_oidc::DiscoveryClient;
 use idp_oidc::rp::ManualClock;
 use idp_oidc::testing::{CLIENT_ID, CLIENT_SECRET, HostileProvider, loopback_policy};
 use idp_store::testing::TestDatabase;
-use idp_store::{Backend, DbConnection, Store};
+use idp_store::{Backend, DbConnection, SecretBox, SecretKey, Store};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, Response};
 use serde_json::Value;
@@ -125,7 +125,13 @@ pub async fn spawn(backend: Backend, edit: impl FnOnce(&mut ApiSettings)) -> Log
 /// An app on an existing database (a second instance shares it).
 pub async fn spawn_on(db: Arc<TestDatabase>, edit: impl FnOnce(&mut ApiSettings)) -> LoginApp {
     log_buffer();
-    let store = db.store();
+    // Instances sharing a database share its key ring, as in production.
+    static KEY: OnceLock<String> = OnceLock::new();
+    let key = KEY.get_or_init(SecretKey::generate_base64);
+    let store = db.store_with(SecretBox::new(
+        SecretKey::from_base64(key).expect("a key"),
+        vec![],
+    ));
     let clock = ManualClock::starting_now();
     let mut api = settings(&clock);
     edit(&mut api);

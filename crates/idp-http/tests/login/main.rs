@@ -8,6 +8,8 @@ mod helpers;
 mod begin_and_state;
 mod hostile_login;
 mod id_tokens;
+mod operations;
 mod provider_failures;
 mod real_provider;
+mod redirects_and_codes;
 mod users;
