@@ -68,6 +68,9 @@ pub fn migrate(database: &DatabaseArgs) -> Result<()> {
 pub fn run(args: ServeArgs) -> Result<()> {
     let started = Instant::now();
     args.log.init();
+    // Settings are checked before the database is touched: a bad one changes nothing.
+    let public_url = args.login.public_url()?;
+    let login = args.login.settings()?;
     let store = args.database.open()?;
     let applied = store.migrate().context("applying migrations")?;
     for version in &applied {
@@ -87,9 +90,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .context("IDP_PROVIDER_NAMES")?,
         expose_client_secret: args.expose_client_secret,
         db_timeout: Duration::from_secs(args.database.db_timeout.max(1)),
-        public_url: args.login.public_url()?,
+        public_url,
         trust_forwarded_headers: args.login.trust_forwarded_headers,
-        login: args.login.settings()?,
+        login,
         ..ApiSettings::default()
     };
     let listener =

@@ -33,7 +33,7 @@ pub enum Lookup {
     /// Nobody has that value.
     None,
     /// Exactly one user has it.
-    One(LoginUser),
+    One(Box<LoginUser>),
     /// Several users have it, so none can be chosen.
     Many,
 }
@@ -185,7 +185,7 @@ impl Store {
         let mut rows = find_by(&mut conn, field, value)?;
         Ok(match rows.len() {
             0 => Lookup::None,
-            1 => Lookup::One(rows.remove(0).into_user()?),
+            1 => Lookup::One(Box::new(rows.remove(0).into_user()?)),
             _ => Lookup::Many,
         })
     }

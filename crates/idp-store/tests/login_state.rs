@@ -38,21 +38,17 @@ fn at(seconds: i64) -> NaiveDateTime {
         .naive_utc()
 }
 
-fn transaction<'a>(
-    state: &'a str,
-    binding: &'a str,
-    now: NaiveDateTime,
-) -> NewLoginTransaction<'a> {
+fn transaction(state: &str, binding: &str, now: NaiveDateTime) -> NewLoginTransaction {
     NewLoginTransaction {
-        kind: "login",
-        provider: "keycloak",
-        state,
-        binding,
-        nonce: "nonce-value-0123456789",
-        pkce_verifier: Some("verifier-value-0123456789"),
-        return_url: Some("https://portal.example.com/x"),
+        kind: "login".into(),
+        provider: "keycloak".into(),
+        state: state.into(),
+        binding: binding.into(),
+        nonce: "nonce-value-0123456789".into(),
+        pkce_verifier: Some("verifier-value-0123456789".into()),
+        return_url: Some("https://portal.example.com/x".into()),
         referrer: None,
-        redirect_uri: "https://api.example.com/api-auth/keycloak/complete/",
+        redirect_uri: "https://api.example.com/api-auth/keycloak/complete/".into(),
         created_at: now,
         expires_at: now + TimeDelta::minutes(10),
     }
@@ -178,7 +174,8 @@ fn nothing_of_a_login_is_stored_in_plaintext(backend: Backend) {
     let token = store
         .redeem_exchange_code(&code, at(1), None)
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .token;
     let text = raw_text(&store);
     assert!(!text.contains(&token.key) && !text.contains("id.token.value"));
 }

@@ -44,7 +44,7 @@ use crate::state::AppState;
         ("error" = Option<String>, Query, description = "The provider's error, when the login failed there"),
         ("error_description" = Option<String>, Query, description = "The provider's description of its error"),
     ),
-    security(()),
+    security(("tokenAuth" = []), ()),
     responses(
         (status = 302, description = "To the portal: `oauth_login_completed` with the exchange code, or `login_failed` with the provider's message", headers(
             ("Location" = String, description = "Where the browser goes"),

@@ -23,8 +23,11 @@ pub(crate) const INVALID_CODE: &str = "Invalid or expired exchange code.";
     tag = "api-auth",
     summary = "Exchange code for token",
     description = "Exchanges a short-lived one-time code for an authentication token.",
-    request_body(content = super::json::TokenExchangeRequest, content_type = "application/json"),
-    security(()),
+    request_body(content(
+        (super::json::TokenExchangeRequest = "application/json"),
+        (super::json::TokenExchangeRequest = "application/x-www-form-urlencoded"),
+    )),
+    security(("tokenAuth" = []), ()),
     responses(
         (status = 200, description = "A new API token for the login's user", body = super::json::CoreAuthToken),
         (status = 400, description = "The code is malformed (`{\"code\": [...]}`), or unknown, replayed or expired (`{\"detail\": \"Invalid or expired exchange code.\"}`)"),

@@ -53,7 +53,7 @@ pub(super) fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
         ("return_url" = Option<String>, Query, description = "The portal URL to return to; its origin must be among the provider's allowed_redirects"),
         ("ui_locales" = Option<String>, Query, description = "Passed to the provider as is"),
     ),
-    security(()),
+    security(("tokenAuth" = []), ()),
     responses(
         (status = 302, description = "To the provider's authorization endpoint", headers(
             ("Location" = String, description = "The authorization URL"),
@@ -96,7 +96,7 @@ pub(crate) async fn init(
         ("return_url" = Option<String>, Query, description = "The portal URL to return to"),
         ("ui_locales" = Option<String>, Query, description = "Passed to the provider as is"),
     ),
-    security(()),
+    security(("tokenAuth" = []), ()),
     responses(
         (status = 302, description = "To the provider's authorization endpoint, or to the portal's login page", headers(
             ("Location" = String, description = "Where the browser goes"),

@@ -67,7 +67,7 @@ pub(super) async fn sign_in(
             Lookup::Many => return Err(fail(LoginError::MultipleUsersWithIdentity)),
             Lookup::One(user) => {
                 choose_user(Some(user.profile.is_active), None).map_err(fail)?;
-                (Some(user), false)
+                (Some(*user), false)
             }
             Lookup::None => by_email(state, email.clone()).await?.map_err(fail)?,
         };

@@ -83,9 +83,12 @@ async fn forged_and_mis_signed_id_tokens_are_refused(backend: Backend) {
     );
 }
 
+/// A change to an ID token's claims.
+type Edit = Box<dyn Fn(&mut Map<String, Value>)>;
+
 async fn wrong_claims_are_refused(backend: Backend) {
     let (app, idp) = setup(backend).await;
-    let cases: Vec<(Box<dyn Fn(&mut Map<String, Value>)>, &str)> = vec![
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|c| {
                 c.insert("iss".into(), json!("https://elsewhere.example.org"));
