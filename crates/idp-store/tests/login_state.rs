@@ -1,6 +1,5 @@
 //! The login flow's storage on both backends: transactions consumed once, exchange codes
-//! redeemed once, hashed and sealed values, profiles found by any field, the purge by
-//! injected time, and the providers' login metadata.
+//! redeemed once, hashed and sealed values, and the purge by injected time.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -8,8 +7,7 @@ use diesel::sql_types::Text;
 use idp_core::login::{FieldValue, UserProfile};
 use idp_store::testing::TestDatabase;
 use idp_store::{
-    Authentication, Backend, DbConnection, Lookup, NewLoginTransaction, Purged, Store, StoreError,
-    StoredLoginMetadata, login_hash,
+    Authentication, Backend, DbConnection, NewLoginTransaction, Purged, Store, login_hash,
 };
 
 macro_rules! on_both_backends {
@@ -26,10 +24,6 @@ on_both_backends!(
     an_exchange_code_makes_one_token_that_remembers_the_login,
     an_expired_exchange_code_is_consumed_and_makes_nothing,
     the_purge_removes_only_what_expired_by_the_given_time,
-    users_are_found_by_any_single_value_field_inactive_ones_included,
-    emails_are_counted_case_insensitively,
-    a_taken_user_name_is_a_duplicate_and_nul_never_reaches_the_database,
-    login_metadata_round_trips_and_goes_with_its_provider,
 );
 
 fn at(seconds: i64) -> NaiveDateTime {
@@ -287,132 +281,4 @@ fn the_purge_removes_only_what_expired_by_the_given_time(backend: Backend) {
             .unwrap()
             .is_some()
     );
-}
-
-fn users_are_found_by_any_single_value_field_inactive_ones_included(backend: Backend) {
-    let db = TestDatabase::new(backend);
-    let store = db.store();
-    let ada = user(&store, "ada", "ada@example.org", false);
-    let found = |field: &str, value: &str| store.find_login_user(field, value).unwrap();
-    let Lookup::One(user_found) = found("username", "ada") else {
-        panic!("ada by username")
-    };
-    assert_eq!(user_found.id, ada);
-    assert!(!user_found.profile.is_active);
-    assert_eq!(user_found.profile.fields.affiliations, ["staff@x"]);
-    assert_eq!(user_found.profile.registration_method, "keycloak");
-    assert!(matches!(found("civil_number", "EEada"), Lookup::One(u) if u.id == ada));
-    assert_eq!(
-        found("email", "ADA@example.org"),
-        Lookup::None,
-        "exact match"
-    );
-    assert_eq!(
-        found("affiliations", "staff@x"),
-        Lookup::None,
-        "not a lookup field"
-    );
-    assert_eq!(found("username", "a\0da"), Lookup::None);
-    let mut twin = user_found.profile.clone();
-    twin.username = "ada-twin".into();
-    twin.fields
-        .set("civil_number", FieldValue::Text("EEtwin".into()));
-    store.save_login_user(None, &twin, at(1)).unwrap();
-    assert_eq!(found("email", "ada@example.org"), Lookup::Many);
-    assert_eq!(store.last_login(ada).unwrap(), Some(at(0)));
-    assert_eq!(store.user_profile(ada).unwrap(), Some(user_found.profile));
-}
-
-fn emails_are_counted_case_insensitively(backend: Backend) {
-    let db = TestDatabase::new(backend);
-    let store = db.store();
-    let ada = user(&store, "ada", "Ada@Example.org", true);
-    let count = store.count_users_by_email("ada@EXAMPLE.org").unwrap();
-    assert_eq!(count.count, 1);
-    assert_eq!(count.user.map(|u| u.id), Some(ada));
-    user(&store, "bob", "ADA@example.ORG", true);
-    let count = store.count_users_by_email("ada@example.org").unwrap();
-    assert_eq!((count.count, count.user), (2, None));
-    assert_eq!(
-        store
-            .count_users_by_email("nobody@example.org")
-            .unwrap()
-            .count,
-        0
-    );
-}
-
-fn a_taken_user_name_is_a_duplicate_and_nul_never_reaches_the_database(backend: Backend) {
-    let db = TestDatabase::new(backend);
-    let store = db.store();
-    let ada = user(&store, "ada", "ada@example.org", true);
-    let again = UserProfile {
-        username: "ada".into(),
-        is_active: true,
-        ..UserProfile::default()
-    };
-    assert!(matches!(
-        store.save_login_user(None, &again, at(1)),
-        Err(StoreError::Duplicate)
-    ));
-    let mut odd = again.clone();
-    odd.username = "eve".into();
-    odd.fields
-        .set("first_name", FieldValue::Text("E\0ve".into()));
-    odd.details.insert("k".into(), serde_json::json!("a\0b"));
-    let eve = store.save_login_user(None, &odd, at(1)).unwrap();
-    let stored = store.user_profile(eve).unwrap().unwrap();
-    assert_eq!(stored.fields.first_name, "Eve");
-    assert_eq!(stored.details["k"], "a\0b", "JSON text escapes NUL");
-    let mut changed = store.user_profile(ada).unwrap().unwrap();
-    changed.is_staff = true;
-    assert_eq!(
-        store.save_login_user(Some(ada), &changed, at(2)).unwrap(),
-        ada
-    );
-    assert!(store.user_profile(ada).unwrap().unwrap().is_staff);
-    assert!(matches!(
-        store.save_login_user(Some(9999), &changed, at(2)),
-        Err(StoreError::NotFound)
-    ));
-}
-
-fn login_metadata_round_trips_and_goes_with_its_provider(backend: Backend) {
-    let db = TestDatabase::new(backend);
-    let store = db.store();
-    let metadata = StoredLoginMetadata {
-        issuer: Some("https://idp.example.org".into()),
-        jwks_uri: Some("https://idp.example.org/jwks".into()),
-        id_token_signing_algs: vec!["RS256".into(), "EdDSA".into()],
-        token_endpoint_auth_methods: Some(vec!["client_secret_basic".into()]),
-        iss_parameter_supported: true,
-        fetched_at: at(5),
-    };
-    store.save_login_metadata("nobody", &metadata).unwrap();
-    assert_eq!(
-        store.login_metadata("nobody").unwrap(),
-        None,
-        "no provider, no row"
-    );
-    let body = serde_json::json!({
-        "provider": "keycloak", "client_id": "c", "client_secret": "s", "label": "K",
-        "discovery_url": "https://keycloak.example.org/.well-known/openid-configuration",
-    });
-    let provider = idp_core::NewProvider::parse(&body, &idp_core::ProviderNamePolicy::AnySlug)
-        .unwrap()
-        .into_provider(idp_core::ProviderEndpoints::default());
-    store.insert_provider(&provider).unwrap();
-    store.save_login_metadata("keycloak", &metadata).unwrap();
-    assert_eq!(
-        store.login_metadata("keycloak").unwrap(),
-        Some(metadata.clone())
-    );
-    let replaced = StoredLoginMetadata {
-        token_endpoint_auth_methods: None,
-        ..metadata
-    };
-    store.save_login_metadata("keycloak", &replaced).unwrap();
-    assert_eq!(store.login_metadata("keycloak").unwrap(), Some(replaced));
-    store.delete_provider("keycloak", None).unwrap();
-    assert_eq!(store.login_metadata("keycloak").unwrap(), None);
 }
