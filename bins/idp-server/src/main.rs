@@ -6,6 +6,7 @@
 mod config;
 mod inspect;
 mod keys;
+mod login;
 mod providers;
 mod secrets;
 mod serve;

@@ -6,11 +6,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use idp_core::ProviderNamePolicy;
-use idp_http::{ApiSettings, AppState, ServerConfig};
+use idp_http::{ApiSettings, AppState, ServerConfig, purge_login_state_periodically};
 use idp_oidc::{DiscoveryClient, FetchPolicy, parse_networks};
 use idp_store::Store;
 
 use crate::config::{DatabaseArgs, LogArgs};
+use crate::login::LoginArgs;
+
+/// How often expired login transactions and exchange codes are purged.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Settings of the API server.
 #[derive(Debug, Clone, Args)]
@@ -19,6 +23,8 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub log: LogArgs,
+    #[command(flatten)]
+    pub login: LoginArgs,
     /// Address and port to listen on.
     #[arg(long, env = "IDP_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
@@ -67,6 +73,9 @@ pub fn migrate(database: &DatabaseArgs) -> Result<()> {
 pub fn run(args: ServeArgs) -> Result<()> {
     let started = Instant::now();
     args.log.init();
+    // Settings are checked before the database is touched: a bad one changes nothing.
+    let public_url = args.login.public_url()?;
+    let login = args.login.settings()?;
     let store = args.database.open()?;
     let applied = store.migrate().context("applying migrations")?;
     for version in &applied {
@@ -90,6 +99,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .ok()
             .filter(|interval| *interval >= Duration::from_millis(10))
             .context("IDP_SNAPSHOT_CHECK_INTERVAL: a number of seconds, at least 0.01")?,
+        public_url,
+        trust_forwarded_headers: args.login.trust_forwarded_headers,
+        login,
         ..ApiSettings::default()
     };
     let listener =
@@ -113,7 +125,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
             discovery: DiscoveryClient::new(policy),
             settings,
         };
-        let server = idp_http::serve(listener, state, &config)?;
+        let server = idp_http::serve(listener, state.clone(), &config)?;
+        actix_web::rt::spawn(purge_login_state_periodically(state, PURGE_INTERVAL));
         tracing::info!(%address, ready_ms = started.elapsed().as_millis() as u64, "listening");
         server.await
     })?;

@@ -48,13 +48,37 @@ impl JsonBody {
     /// the app's [`ApiSettings`](crate::state::ApiSettings)). An empty body reads as `{}`, as the
     /// reference's parser does.
     pub async fn read(self) -> Result<Value, ApiError> {
+        check_content_type(&self.req)?;
+        let bytes = self.bytes().await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::BadRequest(format!("JSON parse error - {error}")))
+    }
+
+    /// Reads a JSON body as [`JsonBody::read`] does, or a form-encoded one
+    /// (`application/x-www-form-urlencoded`) as an object of strings (the last of repeated
+    /// keys wins), as the reference's parsers accept both.
+    pub async fn read_json_or_form(self) -> Result<Value, ApiError> {
+        if !is_form(&self.req) {
+            return self.read().await;
+        }
+        let bytes = self.bytes().await?;
+        let object = url::form_urlencoded::parse(&bytes)
+            .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+            .collect();
+        Ok(Value::Object(object))
+    }
+
+    /// The raw body: at most `max_body_bytes` bytes, sent within `body_timeout`.
+    async fn bytes(self) -> Result<web::BytesMut, ApiError> {
         let JsonBody {
             req,
             mut payload,
             limit,
             timeout,
         } = self;
-        check_content_type(&req)?;
         if let Some(length) = req.headers().get(header::CONTENT_LENGTH) {
             let length = length.to_str().ok().and_then(|v| v.parse::<usize>().ok());
             if length.is_some_and(|length| length > limit) {
@@ -76,15 +100,22 @@ impl JsonBody {
             }
             Ok(bytes)
         };
-        let bytes = actix_web::rt::time::timeout(timeout, read)
+        actix_web::rt::time::timeout(timeout, read)
             .await
-            .map_err(|_| ApiError::RequestTimeout)??;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Object(Default::default()));
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|error| ApiError::BadRequest(format!("JSON parse error - {error}")))
+            .map_err(|_| ApiError::RequestTimeout)?
     }
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {

@@ -14,9 +14,12 @@ mod error;
 mod handlers;
 mod health;
 mod json;
+mod login;
 mod metrics;
 pub mod openapi;
 mod pagination;
+mod public_url;
+mod rate_limit;
 mod representation;
 mod request_log;
 mod responses;
@@ -31,7 +34,10 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
 pub use error::ApiError;
+pub use login::{LoginSettings, purge_login_state_periodically};
 pub use metrics::Metrics;
+pub use public_url::{INVALID_HOST, is_host_and_port};
+pub use rate_limit::LoginRateLimiter;
 pub use routes::configure;
 pub use state::{ApiSettings, AppState};
 
@@ -61,7 +67,8 @@ impl Default for ServerConfig {
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). The returned server runs
-/// when awaited and stops gracefully on SIGTERM and SIGINT.
+/// when awaited and stops gracefully on SIGTERM and SIGINT. The login routes' rate limiter is
+/// made here, shared by every worker.
 pub fn serve(
     listener: TcpListener,
     state: AppState,
@@ -76,6 +83,10 @@ pub fn serve(
         state.settings.expose_client_secret,
         state.settings.snapshot_check_interval,
     ));
+    let limiter = web::Data::new(LoginRateLimiter::new(
+        state.settings.login.rate_limit,
+        state.settings.login.clock().clone(),
+    ));
     let data = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
     let mut server = HttpServer::new(move || {
@@ -83,6 +94,7 @@ pub fn serve(
             .app_data(data.clone())
             .app_data(reads.clone())
             .app_data(metrics.clone())
+            .app_data(limiter.clone())
             .wrap(actix_web::middleware::from_fn(request_log::log_request))
             .configure(health::configure)
             .configure(openapi::configure)

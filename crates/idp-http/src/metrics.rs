@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route, method and status, latency, discovery fetches by
-//! outcome, and database pool use.
+//! outcome, login steps by provider and outcome, and database pool use.
 
 use actix_web::{HttpResponse, web};
 use prometheus::{
@@ -16,6 +16,7 @@ pub struct Metrics {
     latency: HistogramVec,
     discovery: IntCounterVec,
     pool: IntGaugeVec,
+    logins: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -63,11 +64,21 @@ impl Metrics {
             &["state"],
         )
         .expect("valid metric");
+        let logins = IntCounterVec::new(
+            Opts::new(
+                "idp_login_outcomes_total",
+                "Steps of the login flow, by provider (`unknown` for names that are not stored \
+                 providers) and outcome.",
+            ),
+            &["provider", "outcome"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(discovery.clone()),
             Box::new(pool.clone()),
+            Box::new(logins.clone()),
         ] {
             registry
                 .register(collector)
@@ -79,7 +90,14 @@ impl Metrics {
             latency,
             discovery,
             pool,
+            logins,
         }
+    }
+
+    /// Counts one step of a login. `provider` must be a stored provider's name or `unknown`,
+    /// and `outcome` one of a fixed set, so the label values stay bounded.
+    pub fn observe_login(&self, provider: &str, outcome: &str) {
+        self.logins.with_label_values(&[provider, outcome]).inc();
     }
 
     /// Counts one answered request.

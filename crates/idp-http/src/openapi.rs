@@ -45,6 +45,12 @@ pub const DOCS_PATH: &str = "/api/docs/";
         delete::delete,
         discover::discover_metadata,
         discover::generate_mapping,
+        crate::login::default_init,
+        crate::login::init,
+        crate::login::complete,
+        crate::login::token_exchange,
+        crate::login::logout,
+        crate::login::me,
     ),
     components(schemas(
         IdentityProvider,
@@ -54,8 +60,16 @@ pub const DOCS_PATH: &str = "/api/docs/";
         DiscoverMetadataResponse,
         WaldurFieldSuggestion,
         ErrorDetail,
+        crate::login::json::TokenExchangeRequest,
+        crate::login::json::CoreAuthToken,
+        crate::login::json::Logout,
+        crate::login::json::UserProfile,
     )),
-    tags((name = "identity-providers", description = "OpenID Connect identity providers")),
+    tags(
+        (name = "identity-providers", description = "OpenID Connect identity providers"),
+        (name = "api-auth", description = "Logging people in with the stored providers"),
+        (name = "users", description = "The signed-in user"),
+    ),
     modifiers(&Finish),
 )]
 struct ApiDoc;

@@ -4,6 +4,8 @@ use actix_web::HttpRequest;
 use url::form_urlencoded;
 
 use crate::error::ApiError;
+use crate::public_url::absolute_url;
+use crate::state::ApiSettings;
 
 /// Default and largest page sizes.
 const DEFAULT_PAGE_SIZE: i64 = 10;
@@ -21,8 +23,8 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Reads `page` and `page_size`; a bad `page_size` falls back to the default, larger ones are
-    /// capped.
-    pub fn from_request(req: &HttpRequest) -> Self {
+    /// capped. The links' base URL comes from `public_url.rs`: 400 for a bad `Host`.
+    pub fn from_request(req: &HttpRequest, settings: &ApiSettings) -> Result<Self, ApiError> {
         let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
@@ -37,14 +39,13 @@ impl PageRequest {
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|size| *size > 0)
             .map_or(DEFAULT_PAGE_SIZE, |size| size.min(MAX_PAGE_SIZE));
-        let info = req.connection_info();
-        let base = format!("{}://{}{}", info.scheme(), info.host(), req.path());
-        Self {
+        let base = absolute_url(req, settings, req.path())?;
+        Ok(Self {
             page: last("page"),
             size,
             query,
             base,
-        }
+        })
     }
 
     /// The 1-based page number for a list of `total` rows; 404 `Invalid page.` when it does not

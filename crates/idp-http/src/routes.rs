@@ -11,8 +11,9 @@ macro_rules! fallback {
     };
 }
 
-/// Registers the Identity Providers API on an actix-web app or scope.
+/// Registers the Identity Providers API and the login routes on an actix-web app or scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::login::configure);
     cfg.service(
         web::scope("/api/identity-providers")
             // Actions are matched before the detail route, so they never reach `retrieve`.

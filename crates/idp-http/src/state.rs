@@ -31,6 +31,14 @@ pub struct ApiSettings {
     /// writes): the longest an instance can serve a provider as it was before another
     /// instance's write.
     pub snapshot_check_interval: Duration,
+    /// The server's external base URL (`IDP_PUBLIC_URL`), from which absolute URLs are built;
+    /// `None` builds them from the request's `Host` (see `public_url.rs`).
+    pub public_url: Option<url::Url>,
+    /// Whether `X-Forwarded-Host` and `X-Forwarded-Proto` count
+    /// (`IDP_TRUST_FORWARDED_HEADERS`): only behind a proxy that sets them.
+    pub trust_forwarded_headers: bool,
+    /// How people log in (`/api-auth/`).
+    pub login: crate::login::LoginSettings,
 }
 
 impl Default for ApiSettings {
@@ -42,6 +50,9 @@ impl Default for ApiSettings {
             body_timeout: Duration::from_secs(10),
             db_timeout: Duration::from_secs(5),
             snapshot_check_interval: Duration::from_secs(5),
+            public_url: None,
+            trust_forwarded_headers: false,
+            login: crate::login::LoginSettings::default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! One diesel code path serves both backends through a `MultiConnection`; the backend is chosen
 //! at run time by the database URL's scheme. Migrations are embedded and applied by
 //! [`Store::migrate`]. Client secrets are sealed with AES-256-GCM before they reach a row, and
-//! API tokens are kept only as SHA-256 hashes.
+//! API tokens are kept only as SHA-256 hashes, and so are the
+//! login flow's states, browser bindings and exchange codes.
 //!
 //! This crate knows the domain model of `idp-core` and nothing above it: no HTTP, no OIDC.
 
@@ -12,6 +13,9 @@ mod columns;
 mod conn;
 mod error;
 mod liveness;
+mod login;
+mod login_metadata;
+mod profiles;
 mod provider_rows;
 mod providers;
 mod schema;
@@ -27,6 +31,9 @@ pub mod testing;
 pub use bulk::ImportOutcome;
 pub use conn::{Backend, DatabaseUrl, DbConnection, PoolConfig};
 pub use error::StoreError;
+pub use login::{LoginTransaction, NewLoginTransaction, Purged, Redeemed, TokenLogin, login_hash};
+pub use login_metadata::StoredLoginMetadata;
+pub use profiles::{EmailCount, LoginUser, Lookup};
 pub use providers::{Page, StoredProvider};
 pub use secrets::{SecretBox, SecretKey};
 pub use store::Store;

@@ -41,6 +41,33 @@ diesel::table! {
         is_staff -> Bool,
         is_active -> Bool,
         created_at -> Timestamp,
+        // The login's profile (see `profiles.rs`).
+        is_support -> Bool,
+        registration_method -> Text,
+        last_login -> Nullable<Timestamp>,
+        first_name -> Text,
+        last_name -> Text,
+        identity_source -> Text,
+        organization -> Text,
+        email -> Text,
+        phone_number -> Text,
+        personal_title -> Text,
+        place_of_birth -> Text,
+        address -> Text,
+        country_of_residence -> Text,
+        nationality -> Text,
+        organization_country -> Text,
+        organization_type -> Text,
+        organization_registry_code -> Text,
+        organization_vat_code -> Text,
+        organization_address -> Text,
+        civil_number -> Nullable<Text>,
+        birth_date -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        affiliations -> Text,
+        nationalities -> Text,
+        eduperson_assurance -> Text,
+        details -> Text,
     }
 }
 
@@ -51,6 +78,8 @@ diesel::table! {
         key_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
+        provider -> Nullable<Text>,
+        id_token -> Nullable<Text>,
     }
 }
 
@@ -88,3 +117,47 @@ diesel::allow_tables_to_appear_in_same_query!(
     registry_state,
     provider_deletions
 );
+
+diesel::table! {
+    login_transactions (id) {
+        id -> BigInt,
+        kind -> Text,
+        provider -> Text,
+        state_hash -> Text,
+        binding_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Nullable<Text>,
+        return_url -> Nullable<Text>,
+        referrer -> Nullable<Text>,
+        redirect_uri -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exchange_codes (id) {
+        id -> BigInt,
+        code_hash -> Text,
+        user_id -> BigInt,
+        provider -> Text,
+        id_token -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provider_login_metadata (provider) {
+        provider -> Text,
+        issuer -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+        id_token_signing_algs -> Text,
+        token_endpoint_auth_methods -> Nullable<Text>,
+        iss_parameter_supported -> Bool,
+        fetched_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(exchange_codes -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(exchange_codes, users);

@@ -62,7 +62,7 @@ fn key_digest(key: &str) -> [u8; 32] {
 }
 
 /// The SHA-256 of a key, as stored.
-fn hash_key(key: &str) -> String {
+pub(crate) fn hash_key(key: &str) -> String {
     hex_digest(&key_digest(key))
 }
 
@@ -82,7 +82,7 @@ fn judge(found: Found) -> Authentication {
     }
 }
 
-fn generate_key() -> String {
+pub(crate) fn generate_key() -> String {
     let mut bytes = [0u8; 20];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -19,6 +19,10 @@ pub const USER_DEACTIVATED: &str = "User is deactivated.";
 /// `"Multiple users found with the same email. Cannot determine which account to use."`.
 pub const MULTIPLE_USERS_WITH_EMAIL: &str =
     "Multiple users found with the same email. Cannot determine which account to use.";
+/// `"Multiple users found with the same identity field. Cannot determine which account to
+/// use."`: the lookup matched several users (ours; the reference fails with a server error).
+pub const MULTIPLE_USERS_WITH_IDENTITY: &str =
+    "Multiple users found with the same identity field. Cannot determine which account to use.";
 
 /// Why a login step refused to go on; [`std::fmt::Display`] gives the reference's message.
 ///
@@ -54,6 +58,9 @@ pub enum LoginError {
     /// See [`MULTIPLE_USERS_WITH_EMAIL`].
     #[error("{MULTIPLE_USERS_WITH_EMAIL}")]
     MultipleUsersWithEmail,
+    /// See [`MULTIPLE_USERS_WITH_IDENTITY`].
+    #[error("{MULTIPLE_USERS_WITH_IDENTITY}")]
+    MultipleUsersWithIdentity,
 }
 
 impl LoginError {

@@ -41,7 +41,8 @@ pub use claims::{
 pub use coerce::{Skip, SkipReason, coerce_value, parse_schac_personal_unique_id};
 pub use errors::{
     IDENTITY_FIELD_MISSING, INVALID_RETURN_URL, INVALID_STATE, INVALID_URL_SCHEME, LoginError,
-    MISSING_DOMAIN, MULTIPLE_USERS_WITH_EMAIL, PKCE_VERIFICATION_FAILED, USER_DEACTIVATED,
+    MISSING_DOMAIN, MULTIPLE_USERS_WITH_EMAIL, MULTIPLE_USERS_WITH_IDENTITY,
+    PKCE_VERIFICATION_FAILED, USER_DEACTIVATED,
 };
 pub use identity::{
     ClaimSkip, LookupError, LookupTrace, RolesOutcome, RolesTrace, email_verified, is_lookup_field,

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::catalogue::user_field;
 use crate::defaults::ProviderDefaults;
+use crate::login::parse_claim_list;
 use crate::parse::type_name;
 
 /// A user-field → claims mapping, kept in the order it was given.
@@ -24,7 +25,8 @@ impl AttributeMapping {
     }
 
     /// Parses a JSON object whose keys are writable user fields and whose values are non-empty
-    /// strings; the messages are the API's.
+    /// strings of claim names (a name starting with `/` must be a valid JSON Pointer); the
+    /// messages are the API's.
     pub fn parse(value: &Value) -> Result<Self, String> {
         let object = match value {
             Value::Object(object) => object,
@@ -55,7 +57,16 @@ impl AttributeMapping {
                         "Attribute mapping value for '{key}' is empty string."
                     ));
                 }
-                Value::String(s) => pairs.push((key.clone(), s.clone())),
+                Value::String(s) => {
+                    // A claim starting with `/` must be a valid JSON Pointer
+                    // (`docs/decisions.md`, "Logging people in").
+                    if let Err(error) = parse_claim_list(s) {
+                        return Err(format!(
+                            "Attribute mapping value for '{key}' is invalid: {error}"
+                        ));
+                    }
+                    pairs.push((key.clone(), s.clone()))
+                }
                 _ => {
                     return Err(format!(
                         "Attribute mapping value for '{key}' must be a string."

@@ -43,7 +43,8 @@
 /// - `description`: the field's description in the OpenAPI document, worded as the reference's.
 /// - `rule`: how a request body's value is read (see `provider/rules.rs`): `Text::required`,
 ///   `Text::blank` (may be empty), `NullableText` (may also be `null`), `ProviderName`, each with
-///   its maximum length, or `Boolean`, `StringList`, `Redirects`, `Mapping`. Each reads one
+///   its maximum length, `ClaimList`/`NullableClaimList` (claim names, JSON Pointers checked),
+///   or `Boolean`, `StringList`, `Redirects`, `Mapping`. Each reads one
 ///   type, so a rule that does not fit the field's type does not compile.
 /// - `create`: `Required` on create, or `Optional(default)`, where `default` turns the value
 ///   given (if any) and the per-provider defaults of the provider's name (if it has any, see
@@ -204,7 +205,7 @@ macro_rules! provider_fields {
                 show: Staff,
                 first: false,
                 description: Some("The OIDC claim from the userinfo endpoint to be used as the value for the lookup field."),
-                rule: Text::required(100),
+                rule: ClaimList(Text::required(100)),
                 create: Optional(|given, defaults| {
                     given.unwrap_or_else(|| defaults.map_or("sub", |d| d.user_claim).to_owned())
                 }),
@@ -225,7 +226,7 @@ macro_rules! provider_fields {
                 show: Staff,
                 first: false,
                 description: Some("Space-separated list of extra fields to persist."),
-                rule: NullableText(200),
+                rule: NullableClaimList(200),
                 create: Optional(|given, defaults| {
                     given.unwrap_or_else(|| defaults.map(|d| d.extra_fields.to_owned()))
                 }),

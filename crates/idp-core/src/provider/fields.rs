@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::input::Fields;
 use super::model::Provider;
 use super::rules::{
-    Boolean, Context, FieldRef, FieldType, Mapping, NullableText, ProviderName, Redirects, Rule,
-    StringList, Text,
+    Boolean, ClaimList, Context, FieldRef, FieldType, Mapping, NullableClaimList, NullableText,
+    ProviderName, Redirects, Rule, StringList, Text,
 };
 use crate::errors::FieldError;
 

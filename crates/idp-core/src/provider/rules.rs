@@ -11,6 +11,7 @@ use super::attribute_mapping::AttributeMapping;
 use super::fields::FieldRule;
 use super::input::DUPLICATE_PROVIDER;
 use crate::errors::FieldError;
+use crate::login::parse_claim_list;
 use crate::names::ProviderNamePolicy;
 use crate::parse::{boolean, required_text, string_list, text};
 use crate::redirects::normalise_redirects;
@@ -63,6 +64,46 @@ impl NullableText {
 impl Rule<Option<String>> for NullableText {
     fn read(&self, value: &Value, _: &Context<'_>) -> Result<Option<String>, FieldError> {
         text(value, Text::nullable(self.0)).map_err(FieldError::Messages)
+    }
+}
+
+/// A whitespace-separated list of claim names (`user_claim`) read as [`Text`] reads it, each
+/// name a top-level claim or, when it starts with `/`, a valid JSON Pointer
+/// (`docs/decisions.md`, "Logging people in").
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimList(pub Text);
+
+impl ClaimList {
+    pub(crate) const fn describe(&self) -> FieldRule {
+        self.0.describe()
+    }
+}
+
+impl Rule<String> for ClaimList {
+    fn read(&self, value: &Value, context: &Context<'_>) -> Result<String, FieldError> {
+        let list = self.0.read(value, context)?;
+        parse_claim_list(&list).map_err(|error| one(error.to_string()))?;
+        Ok(list)
+    }
+}
+
+/// [`ClaimList`] that may also be blank or `null` (`extra_fields`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NullableClaimList(pub u64);
+
+impl NullableClaimList {
+    pub(crate) const fn describe(&self) -> FieldRule {
+        NullableText(self.0).describe()
+    }
+}
+
+impl Rule<Option<String>> for NullableClaimList {
+    fn read(&self, value: &Value, context: &Context<'_>) -> Result<Option<String>, FieldError> {
+        let list = NullableText(self.0).read(value, context)?;
+        if let Some(list) = &list {
+            parse_claim_list(list).map_err(|error| one(error.to_string()))?;
+        }
+        Ok(list)
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{DUPLICATE_PROVIDER, NewProvider, ValidationErrors};
 use idp_store::StoreError;
 
-use super::{fetch_endpoints, provider_response};
+use super::{fetch_endpoints, provider_response, save_login_metadata};
 use crate::auth::Staff;
 use crate::body::JsonBody;
 use crate::db::{blocking, store_call};
@@ -45,16 +45,20 @@ pub async fn create(
         None => false,
     };
     let new = NewProvider::parse_unique(&body, &state.settings.provider_names, name_taken)?;
-    let endpoints = fetch_endpoints(&req, &state, new.discovery_url(), new.verify_ssl()).await?;
+    let (endpoints, metadata) =
+        fetch_endpoints(&req, &state, new.discovery_url(), new.verify_ssl()).await?;
     let provider = new.into_provider(endpoints);
     let inserted = store_call(&state, move |store| store.insert_provider(&provider)).await?;
     match inserted {
-        Ok(stored) => Ok(provider_response(
-            HttpResponse::Created(),
-            &stored,
-            true,
-            &state,
-        )),
+        Ok(stored) => {
+            save_login_metadata(&state, &stored.provider.provider, metadata).await?;
+            Ok(provider_response(
+                HttpResponse::Created(),
+                &stored,
+                true,
+                &state,
+            ))
+        }
         // Another request created the same provider after our check.
         Err(StoreError::Duplicate) => {
             Err(ValidationErrors::single("provider", DUPLICATE_PROVIDER).into())

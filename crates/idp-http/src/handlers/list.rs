@@ -32,6 +32,7 @@ use crate::state::AppState;
             ("ETag" = String, description = "The page's version: it changes whenever the page's body or the total does"),
         )),
         (status = 304, description = "`If-None-Match` names the page's current ETag"),
+        (status = 400, description = "The `Host` header is not `host[:port]`", body = crate::json::ErrorDetail),
         BadToken,
         (status = 404, description = "Invalid page", body = crate::json::ErrorDetail),
     ),
@@ -42,7 +43,7 @@ pub async fn list(
     reads: web::Data<ReadModel>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let paging = PageRequest::from_request(&req);
+    let paging = PageRequest::from_request(&req, &state.settings)?;
     let staff = caller.is_staff();
     reads.current(state.settings.db_timeout).await?;
     if req.method() == Method::HEAD {

@@ -12,7 +12,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::ValidationErrors;
 use idp_oidc::FetchError;
-use idp_store::StoredProvider;
+use idp_store::{StoredLoginMetadata, StoredProvider};
 
 use crate::discovery_messages::create_message;
 use crate::error::{ApiError, Chain};
@@ -65,20 +65,35 @@ pub(crate) fn discovery_error(message: String) -> ApiError {
     ApiError::Validation(ValidationErrors::single("discovery_url", message))
 }
 
-/// Fetches the endpoints of a provider's discovery document for create and update.
+/// Fetches the endpoints of a provider's discovery document for create and update, and what a
+/// login needs from the same document (stored beside the provider, see [`save_login_metadata`]).
 pub(crate) async fn fetch_endpoints(
     req: &HttpRequest,
     state: &AppState,
     url: &str,
     verify_ssl: bool,
-) -> Result<idp_core::ProviderEndpoints, ApiError> {
+) -> Result<(idp_core::ProviderEndpoints, StoredLoginMetadata), ApiError> {
     let outcome: Result<_, FetchError> = async {
         let document = state.discovery.fetch(url, verify_ssl).await?;
-        document.provider_endpoints()
+        let metadata = crate::login::stored_metadata(&document, state.settings.login.now());
+        Ok((document.provider_endpoints()?, metadata))
     }
     .await;
     observe_discovery(req, &outcome);
     outcome.map_err(|error| discovery_failed(&error, create_message))
+}
+
+/// Stores the login metadata of a provider just written.
+pub(crate) async fn save_login_metadata(
+    state: &AppState,
+    provider: &str,
+    metadata: StoredLoginMetadata,
+) -> Result<(), ApiError> {
+    let provider = provider.to_owned();
+    crate::db::blocking(state, move |store| {
+        store.save_login_metadata(&provider, &metadata)
+    })
+    .await
 }
 
 /// Logs a discovery failure with its causes and words it for the client with `message`.

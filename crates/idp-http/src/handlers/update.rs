@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{ProviderUpdate, UpdateKind};
 use idp_store::StoreError;
 
-use super::{fetch_endpoints, if_match, provider_response};
+use super::{fetch_endpoints, if_match, provider_response, save_login_metadata};
 use crate::auth::Staff;
 use crate::body::JsonBody;
 use crate::db::{load_for_update, store_call};
@@ -103,12 +103,13 @@ async fn update(
     }
     let body = body.read().await?;
     let changes = ProviderUpdate::parse(&body, &name, kind, &state.settings.provider_names)?;
-    let endpoints = match changes.discovery_url() {
+    let (endpoints, metadata) = match changes.discovery_url() {
         Some(url) => {
             let verify_ssl = changes.verify_ssl().unwrap_or(stored.provider.verify_ssl);
-            Some(fetch_endpoints(&req, &state, url, verify_ssl).await?)
+            let (endpoints, metadata) = fetch_endpoints(&req, &state, url, verify_ssl).await?;
+            (Some(endpoints), Some(metadata))
         }
-        None => None,
+        None => (None, None),
     };
     for attempt in 1..=MAX_ATTEMPTS {
         let mut provider = stored.provider.clone();
@@ -122,6 +123,9 @@ async fn update(
         .await?;
         match outcome {
             Ok(updated) => {
+                if let Some(metadata) = metadata {
+                    save_login_metadata(&state, &name, metadata).await?;
+                }
                 return Ok(provider_response(
                     HttpResponse::Ok(),
                     &updated,
