@@ -5,34 +5,62 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use idp_store::{DatabaseUrl, SecretBox, SecretKey};
+use idp_store::{DatabaseUrl, SecretBox, SecretKey, StoreError};
 
 /// `IDP_SECRET_KEY` (`keys`), else `IDP_SECRET_KEY_FILE` (`key_file`), else (SQLite only)
 /// `idp-secret.key` beside the database file. PostgreSQL needs an explicit key: instances
-/// sharing a database must share it.
+/// sharing a database must share it. Only the SQLite default is created when missing: a key
+/// file named explicitly must exist, since a fresh key there could open none of the stored
+/// secrets (a wrong path, a volume not mounted, a key not yet restored).
 pub fn load_key_ring(
     keys: Option<&str>,
     key_file: Option<&Path>,
     url: &DatabaseUrl,
 ) -> Result<SecretBox> {
     if let Some(keys) = keys {
-        return ring_from_text(keys, "IDP_SECRET_KEY");
+        return SecretBox::from_text(keys, "IDP_SECRET_KEY").map_err(ring_error);
     }
     let path = match (key_file, url) {
-        (Some(path), _) => path.to_owned(),
-        (None, DatabaseUrl::Sqlite(db)) => default_key_path(db),
+        (Some(path), _) => {
+            require_named_key_file(path)?;
+            path.to_owned()
+        }
+        (None, DatabaseUrl::Sqlite(db)) => {
+            let path = default_key_path(db);
+            if !path.exists() {
+                create_key_file(&path, &SecretKey::generate_base64())?;
+                tracing::warn!(path = %path.display(), "created a new secret key file; back it up with the database");
+            }
+            path
+        }
         (None, DatabaseUrl::Postgres(_)) => bail!(
             "on PostgreSQL a secret key must be configured: set IDP_SECRET_KEY or IDP_SECRET_KEY_FILE \
              (every instance sharing the database needs the same key)"
         ),
     };
-    if !path.exists() {
-        create_key_file(&path)?;
-        tracing::warn!(path = %path.display(), "created a new secret key file; back it up with the database");
+    // The ring follows the file: a rotation while the server runs is picked up.
+    SecretBox::from_file(&path).map_err(ring_error)
+}
+
+/// A key ring's error without the store's "sealing failed" prefix: it is a setting's fault.
+fn ring_error(error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::Secret(why) => anyhow::anyhow!(why),
+        other => other.into(),
     }
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the key file {}", path.display()))?;
-    ring_from_text(&text, &path.display().to_string())
+}
+
+/// An error unless the key file named by `IDP_SECRET_KEY_FILE` exists.
+pub fn require_named_key_file(path: &Path) -> Result<()> {
+    if !path.exists() {
+        bail!(
+            "IDP_SECRET_KEY_FILE names {}, which does not exist: restore the key file that goes \
+             with the database, or create one with `idp-server secrets generate-key --output {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// `idp-secret.key` in the SQLite database's directory.
@@ -42,21 +70,9 @@ pub fn default_key_path(db: &Path) -> PathBuf {
         .join("idp-secret.key")
 }
 
-fn ring_from_text(text: &str, source: &str) -> Result<SecretBox> {
-    let mut keys = text
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| SecretKey::from_base64(line).with_context(|| format!("a key in {source}")));
-    let primary = keys
-        .next()
-        .with_context(|| format!("{source} holds no key"))??;
-    let older = keys.collect::<Result<Vec<_>>>()?;
-    Ok(SecretBox::new(primary, older))
-}
-
-/// Writes a fresh key to `path`, readable by its owner only.
-pub fn create_key_file(path: &Path) -> Result<()> {
+/// Writes `key` to a new file at `path` (never over an existing one), readable by its owner
+/// only.
+pub fn create_key_file(path: &Path, key: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -67,7 +83,8 @@ pub fn create_key_file(path: &Path) -> Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create the key file {}", path.display()))?;
-    writeln!(file, "{}", SecretKey::generate_base64())?;
+    writeln!(file, "{key}")?;
+    file.sync_all()?;
     Ok(())
 }
 

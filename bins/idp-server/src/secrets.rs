@@ -9,8 +9,13 @@ use crate::config::{DatabaseArgs, LogArgs};
 /// Key management for sealed client secrets.
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
-    /// Print a fresh key (base64 of 32 random bytes).
-    GenerateKey,
+    /// Print a fresh key (base64 of 32 random bytes), or write it to a new key file.
+    GenerateKey {
+        /// Write the key to this new file (mode 0600) instead of printing it; an existing file
+        /// is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Seal every client secret again under the first key of the ring, in one transaction.
     ///
     /// With IDP_SECRET_KEY, list the new key first and the old ones after it
@@ -30,8 +35,13 @@ pub enum SecretsCommand {
 /// Runs a secrets command.
 pub fn run(command: SecretsCommand) -> Result<()> {
     match command {
-        SecretsCommand::GenerateKey => {
+        SecretsCommand::GenerateKey { output: None } => {
             println!("{}", SecretKey::generate_base64());
+            Ok(())
+        }
+        SecretsCommand::GenerateKey { output: Some(path) } => {
+            crate::keys::create_key_file(&path, &SecretKey::generate_base64())?;
+            eprintln!("wrote a new key to {}", path.display());
             Ok(())
         }
         SecretsCommand::RotateKey {
@@ -50,6 +60,9 @@ pub fn run(command: SecretsCommand) -> Result<()> {
                 (None, None, DatabaseUrl::Sqlite(db)) => Some(crate::keys::default_key_path(&db)),
                 (None, None, DatabaseUrl::Postgres(_)) => None,
             };
+            if let Some(path) = &database.secret_key_file {
+                crate::keys::require_named_key_file(path)?;
+            }
             if let Some(path) = &key_file {
                 let old = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
@@ -65,7 +78,13 @@ pub fn run(command: SecretsCommand) -> Result<()> {
             }
             let store = database.open()?;
             store.migrate()?;
-            let count = store.reseal_secrets()?;
+            let mut count = store.reseal_secrets()?;
+            if drop_old {
+                // A running instance that sealed a secret under an old key just before it saw
+                // the new file, and committed after the pass above: sealed again here, before
+                // the old keys go.
+                count += store.reseal_secrets()?;
+            }
             eprintln!(
                 "re-sealed {count} client secret(s) under key {}",
                 store.secrets().primary_id()

@@ -36,6 +36,8 @@ on_both_backends!(
     rotate_key_with_env_keys_new_then_old_reseals_and_the_old_key_can_go,
     rotate_key_is_one_transaction_a_row_it_cannot_open_leaves_every_row_as_it_was,
     a_database_whose_key_is_missing_fails_clearly_instead_of_returning_garbage,
+    rotate_key_while_instances_serve_answers_no_5xx_and_they_follow_the_key_file,
+    a_named_key_file_that_is_missing_stops_every_command_and_is_not_created,
 );
 
 /// Neither the database password nor the sealing key reaches standard error or `--help`, even
@@ -1194,7 +1196,16 @@ async fn rotate_key_with_a_key_file_reseals_every_row_then_drop_old_leaves_one_k
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("keys").join("idp.key");
     let key = Key::File(key_file.clone());
-    // The first command creates the key file with one key.
+    std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+    run(with_args(
+        command(&db, &key),
+        &[
+            "secrets",
+            "generate-key",
+            "--output",
+            key_file.to_str().unwrap(),
+        ],
+    ));
     let staff = create_token(&db, &key, "ops", true);
     let first = key_file_lines(&key_file);
     assert_eq!(first.len(), 1);
@@ -1417,6 +1428,20 @@ async fn a_database_whose_key_is_missing_fails_clearly_instead_of_returning_garb
             assert!(!answer.body.contains(plaintext.as_str()));
         }
     }
+    let ready = call(
+        &server.base,
+        reqwest::Method::GET,
+        "/health/ready",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(
+        ready.body.contains(&key_id(&right)),
+        "readiness names the key it lacks: {}",
+        ready.body
+    );
     let _ = server.terminate();
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
@@ -1453,4 +1478,202 @@ async fn a_database_whose_key_is_missing_fails_clearly_instead_of_returning_garb
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Reads and writes against every instance while `rotate-key` and then `rotate-key --drop-old`
+/// run: no answer is a 5xx, each instance follows the key file (new secrets sealed under the
+/// newest key), stays ready, and a fresh start with the final file serves every secret. One
+/// instance on SQLite, two sharing the database on PostgreSQL.
+async fn rotate_key_while_instances_serve_answers_no_5xx_and_they_follow_the_key_file(
+    backend: Backend,
+) {
+    let db = TestDatabase::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("idp.key");
+    std::fs::write(&key_file, format!("{}\n", SecretKey::generate_base64())).unwrap();
+    let key = Key::File(key_file.clone());
+    let staff = create_token(&db, &key, "ops", true);
+    let idp = MockServer::start().await;
+    let secrets = some_secrets(3);
+    let instances = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 2,
+    };
+    let logs: Vec<PathBuf> = (0..instances)
+        .map(|i| dir.path().join(format!("server{i}.log")))
+        .collect();
+    let servers: Vec<Server> = logs
+        .iter()
+        .map(|log| {
+            let log = Stdio::from(std::fs::File::create(log).unwrap());
+            Server::start(command(&db, &key), false, log).0
+        })
+        .collect();
+    let bases: Vec<String> = servers.iter().map(|server| server.base.clone()).collect();
+    create_providers(&bases[0], &staff, &idp, &secrets).await;
+
+    // One writer per provider, each alternating instances: PATCH a new secret, read it back
+    // from the instance that wrote it, read the list from every instance.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for (name, _) in &secrets {
+        let (name, staff, bases, stop) = (name.clone(), staff.clone(), bases.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut failures = Vec::new();
+            let mut round = 0usize;
+            let mut last;
+            loop {
+                // The round that starts after the stop is the last: its write comes after the
+                // final key file.
+                let stopping = stop.load(std::sync::atomic::Ordering::Acquire);
+                let base = &bases[round % bases.len()];
+                last = secret();
+                let path = format!("{COLLECTION}{name}/");
+                let answers = [
+                    call(
+                        base,
+                        reqwest::Method::PATCH,
+                        &path,
+                        token(&staff),
+                        json_body(&json!({"client_secret": last})),
+                    )
+                    .await,
+                    call(base, reqwest::Method::GET, &path, token(&staff), None).await,
+                ];
+                for answer in answers {
+                    if answer.status != 200 {
+                        failures.push(format!("{} {} {}", answer.what, answer.status, answer.body));
+                    }
+                }
+                for other in &bases {
+                    let answer =
+                        call(other, reqwest::Method::GET, COLLECTION, token(&staff), None).await;
+                    if answer.status != 200 {
+                        failures.push(format!("{} {} {}", answer.what, answer.status, answer.body));
+                    }
+                }
+                round += 1;
+                if stopping {
+                    break;
+                }
+            }
+            (name, last, round, failures)
+        }));
+    }
+
+    for args in [
+        &["secrets", "rotate-key"][..],
+        &["secrets", "rotate-key", "--drop-old"][..],
+    ] {
+        let rotate = with_args(command(&db, &key), args);
+        tokio::task::spawn_blocking(move || run(rotate))
+            .await
+            .unwrap();
+    }
+    let final_keys = key_file_lines(&key_file);
+    assert_eq!(final_keys.len(), 1, "{final_keys:?}");
+    let final_id = key_id(&final_keys[0]);
+    stop.store(true, std::sync::atomic::Ordering::Release);
+
+    let mut latest = Vec::new();
+    for task in load {
+        let (name, last, rounds, failures) = task.await.unwrap();
+        let logged = || {
+            logs.iter()
+                .map(|log| std::fs::read_to_string(log).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            failures.is_empty(),
+            "{name} after {rounds} rounds: {failures:#?}\n{}",
+            logged()
+        );
+        latest.push((name, last));
+    }
+    // The last writes came after the final key file: sealed under its key alone.
+    for (name, sealed) in raw_secrets(&db) {
+        assert_eq!(
+            SecretBox::key_id_of(&sealed),
+            Some(final_id.as_str()),
+            "{name}"
+        );
+    }
+    for base in &bases {
+        let answer = call(base, reqwest::Method::GET, "/health/ready", None, None).await;
+        assert_eq!(answer.status, 200, "{base}: {}", answer.body);
+    }
+    for server in servers {
+        let _ = server.terminate();
+    }
+    // A fresh start with only the final key serves what the running instances wrote.
+    let (server, _) = Server::start(command(&db, &key), false, Stdio::null());
+    assert_served_secrets(&server.base, &staff, &latest).await;
+    let _ = server.terminate();
+}
+
+/// `IDP_SECRET_KEY_FILE` naming a file that does not exist is an error before anything is
+/// served or written, on every backend: a fresh key there could open none of the stored
+/// secrets. `secrets generate-key --output` makes the file (0600) and never overwrites one.
+async fn a_named_key_file_that_is_missing_stops_every_command_and_is_not_created(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("missing.key");
+    let key = Key::File(key_file.clone());
+    let port = free_port().to_string();
+    let bind = format!("127.0.0.1:{port}");
+    for args in [
+        &["serve", "--bind", bind.as_str()][..],
+        &["migrate"][..],
+        &["token", "create", "--username", "ops", "--staff"][..],
+        &["providers", "export"][..],
+        &["secrets", "rotate-key"][..],
+    ] {
+        let output = with_args(command(&db, &key), args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} succeeded: {stderr}");
+        assert!(
+            stderr.contains("missing.key") && stderr.contains("does not exist"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!key_file.exists(), "{args:?} created the key file");
+        assert!(
+            std::net::TcpStream::connect(&bind).is_err(),
+            "{args:?} is listening"
+        );
+    }
+
+    run(with_args(
+        command(&db, &key),
+        &[
+            "secrets",
+            "generate-key",
+            "--output",
+            key_file.to_str().unwrap(),
+        ],
+    ));
+    let written = key_file_lines(&key_file);
+    assert_eq!(written.len(), 1);
+    SecretKey::from_base64(&written[0]).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let again = with_args(
+        command(&db, &key),
+        &[
+            "secrets",
+            "generate-key",
+            "--output",
+            key_file.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!again.status.success(), "generate-key overwrote a key file");
+    assert_eq!(key_file_lines(&key_file), written);
+    // With the file in place, the same commands work.
+    create_token(&db, &key, "ops", true);
 }

@@ -14,14 +14,31 @@ pub async fn live() -> HttpResponse {
 }
 
 /// `GET /health/ready`: the providers are loaded into memory (waiting for the first load for up
-/// to the database timeout) and the database answers; 503 with the reason when not.
+/// to the database timeout), the database answers, and every stored client secret is sealed
+/// under a key this instance holds; 503 with the reason when not.
 pub async fn ready(state: web::Data<AppState>, reads: web::Data<ReadModel>) -> HttpResponse {
     if !reads.wait_loaded(state.settings.db_timeout).await {
         return HttpResponse::ServiceUnavailable()
             .json(json!({"status": "unavailable", "reason": "the providers are not loaded yet"}));
     }
-    match store_call(&state, |store| store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
+    let checked = store_call(&state, |store| {
+        store.ping()?;
+        store.missing_secret_keys()
+    })
+    .await;
+    match checked {
+        Ok(Ok(missing)) if missing.is_empty() => {
+            HttpResponse::Ok().json(json!({"status": "ready"}))
+        }
+        Ok(Ok(missing)) => {
+            let reason = format!(
+                "stored client secrets are sealed under keys this instance does not hold: {}",
+                missing.join(", ")
+            );
+            tracing::warn!(%reason, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "reason": reason}))
+        }
         Ok(Err(error)) => {
             tracing::warn!(error = %Chain(&error), "not ready");
             HttpResponse::ServiceUnavailable()

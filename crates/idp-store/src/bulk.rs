@@ -32,7 +32,9 @@ impl Store {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
         let mut outcomes = Vec::with_capacity(providers.len());
+        let backend = self.backend;
         let result = conn.transaction::<_, StoreError, _>(|conn| {
+            lock_for_bulk_write(conn, backend)?;
             for provider in providers {
                 outcomes.push(upsert(conn, secrets, provider)?);
             }
@@ -66,12 +68,15 @@ impl Store {
     pub fn reseal_secrets(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
+        let backend = self.backend;
         conn.transaction::<_, StoreError, _>(|conn| {
+            lock_for_bulk_write(conn, backend)?;
             let rows: Vec<(i64, String)> =
                 ip::table.select((ip::id, ip::client_secret)).load(conn)?;
+            let primary = secrets.primary_id();
             let mut count = 0;
             for (id, sealed) in rows {
-                if SecretBox::key_id_of(&sealed) == Some(secrets.primary_id()) {
+                if SecretBox::key_id_of(&sealed) == Some(primary.as_str()) {
                     continue;
                 }
                 let plaintext = secrets.open(&sealed)?;
@@ -88,6 +93,42 @@ impl Store {
             }
         })
     }
+
+    /// The ids of the keys stored client secrets are sealed under that the key ring does not
+    /// hold (after looking at its key file again): empty when every stored secret can be opened.
+    pub fn missing_secret_keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let sealed: Vec<String> = ip::table.select(ip::client_secret).load(&mut conn)?;
+        let mut ids: Vec<String> = sealed
+            .iter()
+            .map(|value| {
+                SecretBox::key_id_of(value)
+                    .unwrap_or("(malformed)")
+                    .to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.retain(|id| !self.secrets.holds(id));
+        Ok(ids)
+    }
+}
+
+/// Makes a transaction that writes many rows the only writer of the providers before it reads
+/// them: writes of single rows (a `PATCH`) wait for it, or it for them, instead of the two
+/// locking rows and the change counter in opposite orders (a deadlock on PostgreSQL; on SQLite,
+/// a read snapshot that can no longer be upgraded to a write). Reads go on.
+fn lock_for_bulk_write(conn: &mut DbConnection, backend: Backend) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    match backend {
+        Backend::Postgres => {
+            conn.batch_execute("LOCK TABLE identity_providers IN SHARE ROW EXCLUSIVE MODE")?;
+        }
+        // A write as the transaction's first statement takes SQLite's write lock (waiting for
+        // it as any writer does) before anything is read.
+        Backend::Sqlite => conn.batch_execute("UPDATE registry_state SET id = id WHERE id = 1")?,
+    }
+    Ok(())
 }
 
 fn upsert(
