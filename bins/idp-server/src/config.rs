@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use idp_store::{Backend, DatabaseUrl, PoolConfig, Store};
+use idp_store::{Backend, DatabaseUrl, PoolConfig, SecretBox, SecretKey, Store};
 
 /// Where the database is and how the pool behaves.
 #[derive(Debug, Clone, Args)]
@@ -69,6 +69,44 @@ impl DatabaseArgs {
             Backend::Postgres => "cannot connect to PostgreSQL".to_owned(),
         })?;
         Ok(store)
+    }
+}
+
+impl DatabaseArgs {
+    /// For commands that must write nothing (`--dry-run`): the store when the database exists
+    /// (`None` for a SQLite file that does not), neither migrated nor given a new key file. When
+    /// the SQLite default key file does not exist, a key held in memory only stands in for it:
+    /// a dry run's writes are rolled back.
+    pub fn open_without_writing(&self) -> Result<Option<Store>> {
+        let url = self.url()?;
+        let secrets = match &url {
+            DatabaseUrl::Sqlite(db) if !db.exists() => return Ok(None),
+            DatabaseUrl::Sqlite(db)
+                if self.secret_key.is_none()
+                    && self.secret_key_file.is_none()
+                    && !crate::keys::default_key_path(db).exists() =>
+            {
+                SecretBox::new(
+                    SecretKey::from_base64(&SecretKey::generate_base64())?,
+                    Vec::new(),
+                )
+            }
+            _ => crate::keys::load_key_ring(
+                self.secret_key.as_deref(),
+                self.secret_key_file.as_deref(),
+                &url,
+            )?,
+        };
+        let pool = PoolConfig {
+            max_size: 1,
+            connection_timeout: Duration::from_secs(self.db_timeout.max(1)),
+        };
+        Ok(Some(Store::open(&url, &pool, secrets).with_context(
+            || match url.backend() {
+                Backend::Sqlite => "cannot open the SQLite database".to_owned(),
+                Backend::Postgres => "cannot connect to PostgreSQL".to_owned(),
+            },
+        )?))
     }
 }
 

@@ -1,12 +1,15 @@
 //! `providers export` and `providers import`: moving configurations between deployments.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use idp_core::{ProviderNamePolicy, provider_from_export};
+use idp_core::{Provider, ProviderNamePolicy, provider_from_export};
+use idp_oidc::guard::check_url_offline;
+use idp_oidc::parse_networks;
 use idp_store::ImportOutcome;
+use ipnet::IpNet;
 use serde_json::Value;
 
 use crate::config::{DatabaseArgs, LogArgs};
@@ -34,12 +37,21 @@ pub enum ProvidersCommand {
     Import {
         /// The exported JSON file (`-` for standard input).
         file: PathBuf,
-        /// Check and report without writing anything.
+        /// Check and report without writing anything: no database, key file or migration is
+        /// created or applied.
         #[arg(long)]
         dry_run: bool,
+        /// Largest import file accepted, in MiB.
+        #[arg(long, value_name = "MIB", default_value_t = 64)]
+        max_size: u64,
         /// Allowed provider names, as for the server.
         #[arg(long, env = "IDP_PROVIDER_NAMES", default_value = "")]
         provider_names: String,
+        /// Comma-separated CIDRs the providers' URLs may name although the SSRF guard refuses
+        /// them, as for the server. Every URL (discovery, authorization, token, userinfo,
+        /// logout) is checked by the guard's rules without being fetched.
+        #[arg(long, env = "IDP_DISCOVERY_ALLOW_NETWORKS", default_value = "")]
+        discovery_allow_networks: String,
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
@@ -75,35 +87,45 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
         ProvidersCommand::Import {
             file,
             dry_run,
+            max_size,
             provider_names,
+            discovery_allow_networks,
             database,
             log,
         } => {
             log.init();
             let names =
                 ProviderNamePolicy::from_setting(&provider_names).map_err(anyhow::Error::msg)?;
-            let text = if file.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())?
-            } else {
-                std::fs::read_to_string(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?
-            };
+            let networks = parse_networks(&discovery_allow_networks)
+                .map_err(anyhow::Error::msg)
+                .context("IDP_DISCOVERY_ALLOW_NETWORKS")?;
+            let text = read_limited(&file, max_size)?;
             let entries: Vec<Value> =
                 serde_json::from_str(&text).context("the file is not a JSON array")?;
-            let store = database.open()?;
-            store.migrate()?;
+            let store = if dry_run {
+                database.open_without_writing()?
+            } else {
+                let store = database.open()?;
+                store.migrate()?;
+                Some(store)
+            };
             let mut providers = Vec::with_capacity(entries.len());
             let mut failures = Vec::new();
             for (index, entry) in entries.iter().enumerate() {
                 let name = entry.get("provider").and_then(Value::as_str).unwrap_or("?");
-                let existing = match entry.get("provider").and_then(Value::as_str) {
-                    Some(name) => store
+                let existing = match (entry.get("provider").and_then(Value::as_str), &store) {
+                    (Some(name), Some(store)) => store
                         .get_provider(name.trim(), false)?
                         .map(|stored| stored.provider),
-                    None => None,
+                    _ => None,
                 };
                 match provider_from_export(entry, existing.as_ref(), &names) {
-                    Ok(provider) => providers.push(provider),
+                    Ok(provider) => {
+                        for (field, url) in refused_urls(&provider, &networks) {
+                            failures.push(format!("entry {index} ({name}): {field}: {url}"));
+                        }
+                        providers.push(provider);
+                    }
                     Err(errors) => failures.push(format!("entry {index} ({name}): {errors}")),
                 }
             }
@@ -125,7 +147,11 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                     failures.len()
                 );
             }
-            let outcomes = store.import_providers(&providers, dry_run)?;
+            let outcomes = match &store {
+                Some(store) => store.import_providers(&providers, dry_run)?,
+                // A dry run without a database: every provider would be created.
+                None => vec![ImportOutcome::Created; providers.len()],
+            };
             let mut counts = [0usize; 3];
             for (provider, outcome) in providers.iter().zip(&outcomes) {
                 let (word, slot) = match outcome {
@@ -150,14 +176,76 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
     }
 }
 
-fn write_private(path: &PathBuf, text: &str) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+/// The import file (`-`: standard input), refused past `max_mib` MiB before it is parsed.
+fn read_limited(file: &Path, max_mib: u64) -> Result<String> {
+    let limit = max_mib.saturating_mul(1 << 20);
+    let too_large = || {
+        anyhow::anyhow!(
+            "the import file is larger than {max_mib} MiB; nothing was imported \
+             (raise the limit with --max-size MIB)"
+        )
+    };
+    let reader: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        let opened =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        if opened.metadata().is_ok_and(|m| m.len() > limit) {
+            return Err(too_large());
+        }
+        Box::new(opened)
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(reader, limit.saturating_add(1)),
+        &mut bytes,
+    )
+    .with_context(|| format!("cannot read {}", file.display()))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).context("the file is not UTF-8 text")
+}
+
+/// Each URL of `provider` the SSRF guard refuses, with why; nothing is fetched or looked up
+/// (host names are checked when the server makes a request).
+fn refused_urls(provider: &Provider, networks: &[IpNet]) -> Vec<(&'static str, String)> {
+    [
+        ("discovery_url", &provider.discovery_url),
+        ("auth_url", &provider.endpoints.auth_url),
+        ("token_url", &provider.endpoints.token_url),
+        ("userinfo_url", &provider.endpoints.userinfo_url),
+        ("logout_url", &provider.endpoints.logout_url),
+    ]
+    .into_iter()
+    .filter(|(_, url)| !url.is_empty())
+    .filter_map(|(field, url)| {
+        check_url_offline(url, networks)
+            .err()
+            .map(|error| (field, error.to_string()))
+    })
+    .collect()
+}
+
+/// Writes `text` to `path` through a new file (mode 0600) in the same directory, renamed into
+/// place: an existing file's mode is not kept and a symbolic link at `path` is replaced, not
+/// followed, so the secrets never land in a file others can read.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".idp-export-");
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut file = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
     file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path)
+        .map_err(|error| error.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

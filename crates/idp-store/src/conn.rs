@@ -177,6 +177,23 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Creates a SQLite database file that does not exist yet, empty and readable by its owner only
+/// (mode 0600), before SQLite opens it: SQLite gives its `-wal` and `-shm` files the database
+/// file's mode, so they are private too. An existing file is left as it is.
+pub(crate) fn create_private_sqlite_file(path: &std::path::Path) {
+    let name = path.to_string_lossy();
+    if name == ":memory:" || name.starts_with("file:") || path.exists() {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    // Another process may have created it in between (it then opens as an existing file), or
+    // the directory may be missing: SQLite reports what matters when it opens the file.
+    let _ = options.open(path);
+}
+
 pub(crate) fn build_pool(
     url: &DatabaseUrl,
     config: &PoolConfig,

@@ -68,6 +68,9 @@ impl Store {
         secrets: SecretBox,
     ) -> Result<Self, StoreError> {
         let backend = url.backend();
+        if let DatabaseUrl::Sqlite(path) = url {
+            conn::create_private_sqlite_file(path);
+        }
         let readers = match backend {
             // Readers never wait for SQLite's writer in WAL mode, so their own small pool is
             // never exhausted by writers queueing for the write lock.
