@@ -122,7 +122,17 @@ impl LogArgs {
     /// Installs the global tracing subscriber, writing to standard error.
     pub fn init(&self) {
         use tracing_subscriber::EnvFilter;
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let mut filter =
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        // actix-http logs every request it cannot parse (a client's fault, answered 400) at
+        // ERROR; those lines are left out unless RUST_LOG names actix_http itself.
+        if !std::env::var("RUST_LOG").is_ok_and(|value| value.contains("actix_http")) {
+            filter = filter.add_directive(
+                "actix_http::h1::dispatcher=off"
+                    .parse()
+                    .expect("a valid directive"),
+            );
+        }
         // Colours only on a terminal: log files and collectors get plain text.
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let builder = tracing_subscriber::fmt()

@@ -103,7 +103,11 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
             let entries: Vec<Value> =
                 serde_json::from_str(&text).context("the file is not a JSON array")?;
             let store = if dry_run {
-                database.open_without_writing()?
+                // A database without the registry's tables (never migrated) holds no provider:
+                // every one would be created.
+                database
+                    .open_without_writing()?
+                    .filter(idp_store::Store::has_registry_tables)
             } else {
                 let store = database.open()?;
                 store.migrate()?;

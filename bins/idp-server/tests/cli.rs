@@ -365,12 +365,9 @@ async fn json_logs_have_one_line_per_request_with_its_route_status_latency_and_i
     assert_eq!(requests.len(), 1, "{text}");
     let line = requests[0];
     assert_eq!(line["method"], "GET");
-    assert_eq!(line["route"], "/api/identity-providers/{provider:[^/.]+}/");
+    assert_eq!(line["route"], "/api/identity-providers/{provider}/");
     assert_eq!(line["status"], 404);
-    assert!(
-        line["latency_ms"].is_string() || line["latency_ms"].is_number(),
-        "{line}"
-    );
+    assert!(line["latency_ms"].is_f64(), "a number: {line}");
     assert!(text.contains("admin"), "the start-up is logged too");
     assert!(
         !text

@@ -26,6 +26,8 @@ fn command(db: &TestDatabase) -> Command {
         .env("IDP_DATABASE_URL", db.url_string())
         .env("IDP_SECRET_KEY", KEY)
         .env("IDP_DISCOVERY_ALLOW_NETWORKS", "127.0.0.0/8")
+        // The tests send bursts to the login routes.
+        .env("IDP_LOGIN_RATE_LIMIT", "0")
         .env("RUST_LOG", "warn");
     command
 }
@@ -57,6 +59,9 @@ on_both_backends!(
     export_with_secrets_replaces_the_output_with_a_private_file_and_never_follows_a_link,
     import_dry_run_changes_nothing_in_an_existing_database,
     import_refuses_files_over_the_size_limit_before_reading_them,
+    a_repeated_authorization_header_is_401_on_every_route_in_any_order,
+    every_answer_says_nosniff_and_the_docs_forbid_framing_and_answer_head,
+    logs_hide_discovery_query_values_and_keep_client_faults_below_error,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -622,4 +627,353 @@ async fn import_refuses_files_over_the_size_limit_before_reading_them(backend: B
         vec![],
     ));
     assert!(store.all_providers().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests as clients send them.
+
+/// Starts the server on a database holding one provider (imported, nothing fetched) and
+/// returns it with a staff key and a non-staff key.
+fn server_with_a_provider(
+    db: &TestDatabase,
+    dir: &Path,
+    stderr: Stdio,
+) -> (Server, String, String) {
+    seed_one(db, dir);
+    let key = |args: &[&str]| {
+        let output = run(with_args(command(db), args));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let staff = key(&["token", "create", "--username", "ops", "--staff"]);
+    let user = key(&["token", "create", "--username", "someone"]);
+    let (server, _) = Server::start(command(db), false, stderr);
+    (server, staff, user)
+}
+
+/// Two `Authorization` headers are 401 with one detail on every route, whichever comes first
+/// and whatever they hold; nothing is changed, and nothing answers 5xx. One header still works.
+async fn a_repeated_authorization_header_is_401_on_every_route_in_any_order(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let (server, staff, user) = server_with_a_provider(&db, dir.path(), Stdio::null());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let valid = format!("Token {staff}");
+    let others = [
+        "Token 0000000000000000000000000000000000000000".to_owned(),
+        format!("Token {user}"),
+        valid.clone(),
+        "Token".to_owned(),
+        "Token a b".to_owned(),
+        "Basic dXNlcjpwYXNz".to_owned(),
+    ];
+    let routes: [(reqwest::Method, &str); 9] = [
+        (reqwest::Method::GET, "/api/identity-providers/"),
+        (reqwest::Method::HEAD, "/api/identity-providers/"),
+        (reqwest::Method::GET, "/api/identity-providers/seeded/"),
+        (reqwest::Method::PATCH, "/api/identity-providers/seeded/"),
+        (reqwest::Method::DELETE, "/api/identity-providers/seeded/"),
+        (reqwest::Method::POST, "/api/identity-providers/"),
+        (
+            reqwest::Method::POST,
+            "/api/identity-providers/discover_metadata/",
+        ),
+        (reqwest::Method::GET, "/api/users/me/"),
+        (reqwest::Method::POST, "/api-auth/logout/"),
+    ];
+    for (method, path) in &routes {
+        for other in &others {
+            for order in [[&valid, other], [other, &valid]] {
+                let response = http
+                    .request(method.clone(), format!("{}{path}", server.base))
+                    .header("Authorization", order[0].as_str())
+                    .header("Authorization", order[1].as_str())
+                    .json(&json!({"label": "Changed", "provider": "made", "discovery_url": "x"}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let what = format!("{method} {path} with {order:?}");
+                assert_eq!(status, 401, "{what}");
+                assert_eq!(response.headers()["www-authenticate"], "Token", "{what}");
+                if *method != reqwest::Method::HEAD {
+                    let body: Value = response.json().await.unwrap();
+                    assert_eq!(
+                        body,
+                        json!({"detail": "Invalid token header. Only one Authorization header is allowed."}),
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+    // Nothing changed, and one header is still enough.
+    let response = http
+        .get(format!("{}/api/identity-providers/seeded/", server.base))
+        .header("Authorization", valid.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["label"], "SEEDED");
+    let me = http
+        .get(format!("{}/api/users/me/", server.base))
+        .header("Authorization", valid.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "logout did not end the staff token");
+    let _ = server.terminate();
+}
+
+/// `X-Content-Type-Options: nosniff` on every answer (API, errors, redirects, probes, metrics,
+/// schema, docs); the docs pages carry a content security policy with `frame-ancestors 'none'`
+/// that their own HTML satisfies (no inline script); `HEAD` on the docs answers as `GET` does,
+/// without the body.
+async fn every_answer_says_nosniff_and_the_docs_forbid_framing_and_answer_head(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let (server, staff, _) = server_with_a_provider(&db, dir.path(), Stdio::null());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let send = |method: reqwest::Method, path: &str, key: Option<&str>| {
+        let mut request = http.request(method, format!("{}{path}", server.base));
+        if let Some(key) = key {
+            request = request.header("Authorization", format!("Token {key}"));
+        }
+        request.send()
+    };
+    for (method, path, key, status) in [
+        (
+            reqwest::Method::GET,
+            "/api/identity-providers/",
+            Some(staff.as_str()),
+            200,
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/identity-providers/seeded/",
+            None,
+            200,
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/identity-providers/missing/",
+            None,
+            404,
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/identity-providers/",
+            Some("0000000000000000000000000000000000000000"),
+            401,
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/identity-providers/seeded/",
+            None,
+            401,
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/identity-providers/",
+            Some(staff.as_str()),
+            405,
+        ),
+        (reqwest::Method::GET, "/api/identity-providers", None, 308),
+        (reqwest::Method::GET, "/nowhere", None, 404),
+        (reqwest::Method::GET, "/health/live", None, 200),
+        (reqwest::Method::GET, "/health/ready", None, 200),
+        (reqwest::Method::GET, "/metrics", None, 200),
+        (reqwest::Method::GET, "/api/schema/", None, 200),
+        (reqwest::Method::GET, "/api/docs/", None, 200),
+        (reqwest::Method::GET, "/api/docs/swagger-ui.css", None, 200),
+        (reqwest::Method::GET, "/api/docs/missing.js", None, 404),
+        (reqwest::Method::GET, "/api-auth/nobody/init/", None, 403),
+    ] {
+        let response = send(method.clone(), path, key).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+    }
+
+    for asset in [
+        "/api/docs/",
+        "/api/docs/index.html",
+        "/api/docs/swagger-ui.css",
+        "/api/docs/swagger-initializer.js",
+    ] {
+        let get = send(reqwest::Method::GET, asset, None).await.unwrap();
+        assert_eq!(get.status(), 200, "{asset}");
+        let csp = get.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("frame-ancestors 'none'"), "{asset}: {csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("script-src 'self' 'unsafe"),
+            "{csp}"
+        );
+        let content_type = get.headers()["content-type"].clone();
+        let body = get.bytes().await.unwrap();
+        let head = send(reqwest::Method::HEAD, asset, None).await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD {asset}");
+        assert_eq!(head.headers()["content-type"], content_type, "HEAD {asset}");
+        assert_eq!(
+            head.headers()["content-length"].to_str().unwrap(),
+            body.len().to_string(),
+            "HEAD {asset}"
+        );
+        assert!(head.headers().contains_key("content-security-policy"));
+        assert!(head.bytes().await.unwrap().is_empty());
+        if asset.ends_with('/') {
+            // Every script of the page is a file of this origin: the policy does not break it.
+            let html = String::from_utf8_lossy(&body).to_lowercase();
+            let scripts = html.matches("<script").count();
+            assert!(scripts > 0);
+            assert_eq!(html.matches("<script src=").count(), scripts, "{html}");
+            assert!(
+                !html.contains("http://") && !html.contains("https://"),
+                "{html}"
+            );
+        }
+    }
+    let head = send(reqwest::Method::HEAD, "/api/schema/", None)
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    let _ = server.terminate();
+}
+
+/// JSON logs: a discovery URL's query values never reach a log line or an error body (its
+/// parameter names do); `latency_ms` is a number; the route label is the API's path with
+/// `{provider}`; a request the HTTP layer cannot parse is answered 400 and logged below ERROR.
+async fn logs_hide_discovery_query_values_and_keep_client_faults_below_error(backend: Backend) {
+    use std::io::{Read, Write};
+    let db = TestDatabase::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    seed_one(&db, dir.path());
+    let staff = String::from_utf8(
+        run(with_args(
+            command(&db),
+            &["token", "create", "--username", "ops", "--staff"],
+        ))
+        .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let mut serve = command(&db);
+    serve.env("IDP_LOG_FORMAT", "json").env(
+        "RUST_LOG",
+        "debug,actix_server=info,mio=info,h2=info,hyper=info,reqwest=info,rustls=info",
+    );
+    let (server, _) = Server::start(
+        serve,
+        false,
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    // A loopback server that answers 404 to everything.
+    let idp = wiremock::MockServer::start().await;
+    let secret_value = "SECRETVALUE0123456789";
+    let url = format!(
+        "{}/tenant/.well-known/openid-configuration?access_token={secret_value}&tenant=x",
+        idp.uri()
+    );
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!(
+            "{}/api/identity-providers/discover_metadata/",
+            server.base
+        ))
+        .header("Authorization", format!("Token {staff}"))
+        .json(&json!({"discovery_url": url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains(secret_value), "{body}");
+    assert!(
+        body.contains("/tenant/.well-known/openid-configuration?access_token=***&tenant=***"),
+        "{body}"
+    );
+    let response = http
+        .post(format!("{}{COLLECTION}", server.base))
+        .header("Authorization", format!("Token {staff}"))
+        .json(&json!({
+            "provider": "tenant", "label": "T", "client_id": "c", "client_secret": "s",
+            "discovery_url": url,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(!response.text().await.unwrap().contains(secret_value));
+    let retrieved = http
+        .get(format!("{}/api/identity-providers/seeded/", server.base))
+        .header("X-Request-Id", "retrieve-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retrieved.status(), 200);
+    // A request head the HTTP layer cannot parse.
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .write_all(
+                b"GET /api/identity-providers/ HTTP/1.1\r\nHost: x\r\nBad\x01Header: y\r\n\r\n",
+            )
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let _ = server.terminate();
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(secret_value), "{text}");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let errors: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["level"] == "ERROR")
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["target"] == "idp_http::request")
+        .collect();
+    assert!(requests.len() >= 3, "{text}");
+    for line in &requests {
+        assert!(line["latency_ms"].is_number(), "{line}");
+    }
+    let retrieve = requests
+        .iter()
+        .find(|line| line["request_id"] == "retrieve-1")
+        .expect("the retrieve is logged");
+    assert_eq!(retrieve["route"], "/api/identity-providers/{provider}/");
+    // The failed fetch is logged with the URL as messages show it.
+    assert!(
+        text.contains("access_token=***") || text.contains("/tenant/.well-known"),
+        "{text}"
+    );
 }

@@ -85,12 +85,21 @@ impl FromRequest for Staff {
     }
 }
 
+/// The 401 detail of a request with more than one `Authorization` header.
+pub(crate) const REPEATED_AUTHORIZATION: &str =
+    "Invalid token header. Only one Authorization header is allowed.";
+
 /// Authenticates the request. A bad `Token` header fails with 401 even where anonymous access
-/// is allowed.
+/// is allowed, and so does a repeated `Authorization` header, whatever its schemes: which of
+/// several credentials counts must not depend on how a proxy orders or merges them.
 async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
         return Ok(Caller::Anonymous);
     };
+    if values.next().is_some() {
+        return Err(ApiError::Unauthenticated(REPEATED_AUTHORIZATION.into()));
+    }
     let Ok(value) = value.to_str() else {
         // Bytes outside visible ASCII: not something any of our schemes can carry.
         let is_token =

@@ -7,15 +7,15 @@
 //! `tests/openapi.rs` holds the comparison and `docs/api-schema-additions.md` lists what ours
 //! adds.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{self, OpenApi as Document, RefOr, Required};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::{Config, SwaggerUi};
+use utoipa_swagger_ui::Config;
 
 use crate::handlers::{create, delete, discover, list, retrieve, update};
 use crate::json::{
@@ -180,15 +180,56 @@ async fn schema(req: HttpRequest) -> HttpResponse {
     }
 }
 
-/// Registers `/api/schema/` and Swagger UI at `/api/docs/`. Call it before the API's own
-/// `configure`, which installs the catch-all default service.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(SCHEMA_PATH, web::get().to(schema)).service(
-        SwaggerUi::new(format!("{DOCS_PATH}{{_:.*}}")).config(
+/// The policy of the Swagger UI pages: only this origin's scripts (the UI has no inline script),
+/// inline styles (the UI sets style attributes), images from here or `data:`, and never inside
+/// another site's frame.
+pub const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+fn docs_config() -> &'static Arc<Config<'static>> {
+    static CONFIG: OnceLock<Arc<Config<'static>>> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        Arc::new(
             Config::new([SCHEMA_PATH])
                 // The default validator badge calls an external service.
                 .validator_url("none")
                 .display_operation_id(true),
-        ),
-    );
+        )
+    })
+}
+
+/// `GET` and `HEAD /api/docs/<file>`: Swagger UI's assets, compiled into the binary, with the
+/// pages' content security policy.
+async fn docs_asset(path: web::Path<String>) -> HttpResponse {
+    match utoipa_swagger_ui::serve(&path.into_inner(), docs_config().clone()) {
+        Ok(Some(file)) => {
+            let mut response = HttpResponse::Ok();
+            if file.gzpipped {
+                response.insert_header((header::CONTENT_ENCODING, header::ContentEncoding::Gzip));
+            }
+            response
+                .insert_header((header::CONTENT_SECURITY_POLICY, DOCS_CSP))
+                .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+                .content_type(file.content_type)
+                .body(file.bytes.into_owned())
+        }
+        Ok(None) => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
+        Err(error) => {
+            tracing::error!(%error, "Swagger UI could not be served");
+            HttpResponse::InternalServerError().json(json!({"detail": "A server error occurred."}))
+        }
+    }
+}
+
+/// Registers `/api/schema/` and Swagger UI at `/api/docs/`. Call it before the API's own
+/// `configure`, which installs the catch-all default service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(SCHEMA_PATH, web::get().to(schema))
+        .route(SCHEMA_PATH, web::head().to(schema))
+        .service(
+            web::resource(format!("{DOCS_PATH}{{file:.*}}"))
+                .route(web::get().to(docs_asset))
+                .route(web::head().to(docs_asset)),
+        );
 }

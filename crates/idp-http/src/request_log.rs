@@ -34,22 +34,60 @@ pub async fn log_request(
     let route = response
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "<unmatched>".into());
+        .map_or_else(|| "<unmatched>".to_owned(), |pattern| route_label(&pattern));
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     if let Some(metrics) = response.request().app_data::<web::Data<Metrics>>() {
         metrics.observe_request(&route, method, status, seconds);
     }
-    let latency_ms = seconds * 1000.0;
+    // A number (in JSON logs too), to the hundredth of a millisecond.
+    let latency_ms = (seconds * 100_000.0).round() / 100.0;
     tracing::info!(
         target: "idp_http::request",
-        %method, %route, status, latency_ms = format_args!("{latency_ms:.2}"), request_id = %request_id,
+        %method, %route, status, latency_ms, request_id = %request_id,
         "request"
     );
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
+    // Every answer: a browser must not read a JSON error or a document as something else.
+    response.headers_mut().insert(
+        actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
+}
+
+/// A route pattern as a label: each `{name:regex}` segment written `{name}`, so labels read as
+/// the API's paths (`/api/identity-providers/{provider}/`).
+pub(crate) fn route_label(pattern: &str) -> String {
+    let mut label = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        label.push(c);
+        if c != '{' {
+            continue;
+        }
+        // The name, then skip the regex up to the brace that closes this one.
+        let mut depth = 1;
+        let mut in_name = true;
+        for c in chars.by_ref() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ':' if depth == 1 => in_name = false,
+                _ => {}
+            }
+            if depth == 0 {
+                label.push('}');
+                break;
+            }
+            if in_name {
+                label.push(c);
+            }
+        }
+    }
+    label
 }
 
 /// The method as a label: the standard ones by name, anything else as `OTHER`, so that clients
@@ -79,4 +117,24 @@ fn new_request_id() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("{:x}-{n:x}", nanos & 0xffff_ffff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn route_labels_name_their_parameters_without_regexes() {
+        assert_eq!(
+            route_label("/api/identity-providers/{provider:[^/.]+}/"),
+            "/api/identity-providers/{provider}/"
+        );
+        assert_eq!(route_label("/api/docs/{file:.*}"), "/api/docs/{file}");
+        assert_eq!(
+            route_label("/api-auth/{provider}/init/"),
+            "/api-auth/{provider}/init/"
+        );
+        assert_eq!(route_label("/x/{n:[0-9]{2,3}}/y"), "/x/{n}/y");
+        assert_eq!(route_label("/health/ready"), "/health/ready");
+    }
 }

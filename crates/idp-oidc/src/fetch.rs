@@ -127,9 +127,28 @@ fn status_error(status: StatusCode, url: &Url) -> FetchError {
     FetchErrorKind::Status {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or_default().to_owned(),
-        url: without_credentials(url),
+        url: for_messages(url),
     }
     .into()
+}
+
+/// The URL as error messages (and the log lines that quote them) show it: without credentials
+/// or fragment, and with every query value replaced by `***` (a discovery URL's query can carry
+/// a token); the parameter names stay, so the URL is still recognisable.
+pub(crate) fn for_messages(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_fragment(None);
+    if let Some(query) = url.query() {
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, value)) if !value.is_empty() => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.set_query(Some(&redacted.join("&")));
+    }
+    without_credentials(&shown)
 }
 
 /// Sorts a reqwest error into the reference's categories. The error is kept as the cause
@@ -256,6 +275,14 @@ mod tests {
             "https://idp.example.com/x?token=abc#f"
         );
         assert_eq!(redacted(&url), "https://idp.example.com/x");
+        let with_query = Url::parse(
+            "https://user:pw@idp.example.com/x/.well-known/openid-configuration?access_token=abc&tenant=&flag#frag",
+        )
+        .unwrap();
+        assert_eq!(
+            for_messages(&with_query),
+            "https://idp.example.com/x/.well-known/openid-configuration?access_token=***&tenant=&flag"
+        );
     }
 
     #[tokio::test]

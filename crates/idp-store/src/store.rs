@@ -160,6 +160,15 @@ impl Store {
         self.shared.local_writes.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// True when the registry's tables exist (the database was migrated at least once); for
+    /// commands that must not write, and so cannot migrate.
+    pub fn has_registry_tables(&self) -> bool {
+        self.conn().is_ok_and(|mut conn| {
+            conn.batch_execute("SELECT 1 FROM identity_providers WHERE 1 = 0")
+                .is_ok()
+        })
+    }
+
     /// True when a connection can be had and answers a trivial query.
     pub fn ping(&self) -> Result<(), StoreError> {
         self.conn()?
