@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use idp_oidc::{DiscoveryClient, FetchPolicy, parse_networks};
+use idp_oidc::{DiscoveryClient, FetchErrorKind, FetchPolicy, parse_networks};
 
 /// What to inspect and how to print it.
 #[derive(Debug, Args)]
@@ -15,16 +15,22 @@ pub struct InspectArgs {
     /// Do not verify the provider's TLS certificate.
     #[arg(long)]
     pub insecure: bool,
-    /// Comma-separated CIDRs the fetcher may reach although the SSRF guard refuses them.
-    #[arg(long, env = "IDP_DISCOVERY_ALLOW_NETWORKS", default_value = "")]
-    pub allow_networks: String,
+    /// Comma-separated CIDRs the fetcher may reach although the SSRF guard refuses them (the
+    /// server's setting of the same name).
+    #[arg(
+        long,
+        alias = "allow-networks",
+        env = "IDP_DISCOVERY_ALLOW_NETWORKS",
+        default_value = ""
+    )]
+    pub discovery_allow_networks: String,
 }
 
 /// Fetches the document and prints its report; any failure is one line (what went wrong, then
 /// its causes) and a non-zero exit.
 pub fn run(args: InspectArgs) -> Result<()> {
     let policy = FetchPolicy {
-        allow_networks: parse_networks(&args.allow_networks)
+        allow_networks: parse_networks(&args.discovery_allow_networks)
             .map_err(anyhow::Error::msg)
             .context("IDP_DISCOVERY_ALLOW_NETWORKS")?,
         ..FetchPolicy::default()
@@ -36,7 +42,26 @@ pub fn run(args: InspectArgs) -> Result<()> {
     // The URL is not repeated in the message: it may carry credentials.
     let document = runtime
         .block_on(client.fetch(&args.url, !args.insecure))
-        .context("cannot fetch the discovery document")?;
+        .map_err(|error| {
+            // A TLS failure that is not about the certificate: most often an https URL on a
+            // server that speaks plain HTTP. With --insecure nothing was verified, so the
+            // certificate is never to blame there.
+            let chain = format!("{:#}", anyhow::Error::new(error.clone()));
+            let plain_http = *error.kind() == FetchErrorKind::Tls
+                && (chain.contains("InvalidContentType") || chain.contains("corrupt message"));
+            let error = anyhow::Error::new(error);
+            if plain_http {
+                error.context(
+                    "cannot fetch the discovery document: the server does not speak TLS on that \
+                     port (is the URL http:// rather than https://?)",
+                )
+            } else if args.insecure && chain.contains("certificate") {
+                error
+                    .context("cannot fetch the discovery document (certificates were not verified)")
+            } else {
+                error.context("cannot fetch the discovery document")
+            }
+        })?;
     let report = document
         .metadata_report()
         .context("cannot report on the discovery document")?;

@@ -11,6 +11,7 @@ mod providers;
 mod secrets;
 mod serve;
 mod token;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -38,7 +39,7 @@ enum Command {
         #[command(flatten)]
         log: LogArgs,
     },
-    /// Create or revoke API tokens.
+    /// Create, list or revoke API tokens.
     Token {
         #[command(subcommand)]
         command: token::TokenCommand,
@@ -47,6 +48,11 @@ enum Command {
     Providers {
         #[command(subcommand)]
         command: providers::ProvidersCommand,
+    },
+    /// List users, make them staff or not, deactivate them.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
     },
     /// Manage the keys that seal client secrets.
     Secrets {
@@ -69,6 +75,7 @@ fn main() -> std::process::ExitCode {
         }
         Some(Command::Token { command }) => token::run(command),
         Some(Command::Providers { command }) => providers::run(command),
+        Some(Command::Users { command }) => users::run(command),
         Some(Command::Secrets { command }) => secrets::run(command),
         Some(Command::Inspect(args)) => inspect::run(args),
     };

@@ -126,9 +126,17 @@ pub fn run(args: ServeArgs) -> Result<()> {
             settings,
         };
         let server = idp_http::serve(listener, state.clone(), &config)?;
-        actix_web::rt::spawn(purge_login_state_periodically(state, PURGE_INTERVAL));
+        actix_web::rt::spawn(purge_login_state_periodically(
+            state.clone(),
+            PURGE_INTERVAL,
+        ));
         tracing::info!(%address, ready_ms = started.elapsed().as_millis() as u64, "listening");
-        server.await
+        server.await?;
+        // The uses since the last periodic write, for `token list`.
+        if let Err(error) = state.store.record_token_uses() {
+            tracing::warn!(%error, "recording token uses failed");
+        }
+        std::io::Result::Ok(())
     })?;
     tracing::info!("stopped");
     Ok(())

@@ -62,6 +62,9 @@ on_both_backends!(
     a_repeated_authorization_header_is_401_on_every_route_in_any_order,
     every_answer_says_nosniff_and_the_docs_forbid_framing_and_answer_head,
     logs_hide_discovery_query_values_and_keep_client_faults_below_error,
+    token_create_refuses_an_empty_username_and_zero_days,
+    token_list_shows_ids_users_dates_and_last_use_but_never_keys_and_revoke_by_id_ends_one,
+    users_list_set_staff_and_deactivate_change_what_tokens_may_do,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -976,4 +979,262 @@ async fn logs_hide_discovery_query_values_and_keep_client_faults_below_error(bac
         text.contains("access_token=***") || text.contains("/tenant/.well-known"),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens and users from the command line.
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn failing(command: Command) -> String {
+    let mut command = command;
+    let output = command.output().unwrap();
+    assert!(!output.status.success(), "{command:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `token create` refuses an empty (or blank) user name and `--expires-in 0`, creating nothing.
+async fn token_create_refuses_an_empty_username_and_zero_days(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    for (args, expected) in [
+        (
+            &["token", "create", "--username", ""][..],
+            "--username must not be empty",
+        ),
+        (
+            &["token", "create", "--username", "  "][..],
+            "--username must not be empty",
+        ),
+        (&["token", "create", "--username", " ops"][..], "spaces"),
+        (
+            &["token", "create", "--username", "ops", "--expires-in", "0"][..],
+            "--expires-in",
+        ),
+    ] {
+        let stderr = failing(with_args(command(&db), args));
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let users = run(with_args(command(&db), &["users", "list"]));
+    assert_eq!(
+        stdout_of(&users),
+        "USER\tSTAFF\tACTIVE\n",
+        "nobody was created"
+    );
+    let tokens = run(with_args(command(&db), &["token", "list"]));
+    assert_eq!(stdout_of(&tokens).lines().count(), 1);
+}
+
+/// `token list` shows each token's id, user, creation, expiry, last use (written by the server
+/// when it stops, and about once a minute while it runs) and never a key; `token revoke --id`
+/// ends exactly that token.
+async fn token_list_shows_ids_users_dates_and_last_use_but_never_keys_and_revoke_by_id_ends_one(
+    backend: Backend,
+) {
+    let db = TestDatabase::new(backend);
+    let create = |args: &[&str]| {
+        stdout_of(&run(with_args(command(&db), args)))
+            .trim()
+            .to_owned()
+    };
+    let used = create(&["token", "create", "--username", "ops", "--staff"]);
+    let idle = create(&[
+        "token",
+        "create",
+        "--username",
+        "someone",
+        "--expires-in",
+        "7",
+    ]);
+    let (server, _) = Server::start(command(&db), false, Stdio::null());
+    for _ in 0..2 {
+        let response = reqwest::Client::new()
+            .get(format!("{}{COLLECTION}", server.base))
+            .header("Authorization", format!("Token {used}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert!(server.terminate().success());
+
+    let listed = stdout_of(&run(with_args(command(&db), &["token", "list"])));
+    assert!(
+        !listed.contains(&used) && !listed.contains(&idle),
+        "{listed}"
+    );
+    let rows: Vec<Vec<&str>> = listed
+        .lines()
+        .map(|line| line.split('\t').collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["ID", "USER", "CREATED", "EXPIRES", "LAST USED", "LOGIN"]
+    );
+    assert_eq!(rows.len(), 3, "{listed}");
+    let ops = rows
+        .iter()
+        .find(|row| row[1] == "ops")
+        .expect("ops is listed");
+    let someone = rows
+        .iter()
+        .find(|row| row[1] == "someone")
+        .expect("someone is listed");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(ops[2].starts_with(&today), "{listed}");
+    assert_eq!(ops[3], "never");
+    assert!(ops[4].starts_with(&today), "the use was recorded: {listed}");
+    assert_eq!(someone[3].len(), 19, "an expiry date: {listed}");
+    assert_eq!(someone[4], "-", "never used: {listed}");
+
+    let ops_id = ops[0].to_owned();
+    run(with_args(
+        command(&db),
+        &["token", "revoke", "--id", &ops_id],
+    ));
+    let listed = stdout_of(&run(with_args(command(&db), &["token", "list"])));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        !listed
+            .lines()
+            .any(|line| line.starts_with(&format!("{ops_id}\t")))
+    );
+    let stderr = failing(with_args(
+        command(&db),
+        &["token", "revoke", "--id", &ops_id],
+    ));
+    assert!(stderr.contains("no token has the id"), "{stderr}");
+    let (server, _) = Server::start(command(&db), false, Stdio::null());
+    let response = reqwest::Client::new()
+        .get(format!("{}{COLLECTION}", server.base))
+        .header("Authorization", format!("Token {used}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "the revoked token no longer works");
+    let _ = server.terminate();
+}
+
+/// `users list` shows who is staff and active; `users set-staff` and `users deactivate` change
+/// what that user's tokens may do, and name an unknown user in their error.
+async fn users_list_set_staff_and_deactivate_change_what_tokens_may_do(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _staff, user) = server_with_a_provider(&db, dir.path(), Stdio::null());
+    let listed = stdout_of(&run(with_args(command(&db), &["users", "list"])));
+    assert_eq!(
+        listed,
+        "USER\tSTAFF\tACTIVE\nops\tyes\tyes\nsomeone\tno\tyes\n"
+    );
+    let http = reqwest::Client::new();
+    let delete = || {
+        http.delete(format!("{}/api/identity-providers/missing/", server.base))
+            .header("Authorization", format!("Token {user}"))
+            .send()
+    };
+    assert_eq!(delete().await.unwrap().status(), 403);
+    run(with_args(command(&db), &["users", "set-staff", "someone"]));
+    assert!(
+        stdout_of(&run(with_args(command(&db), &["users", "list"]))).contains("someone\tyes\tyes")
+    );
+    // Another process changed the user: this server sees it within its check interval.
+    let mut status = 0;
+    for _ in 0..200 {
+        status = delete().await.unwrap().status().as_u16();
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 404, "staff now");
+    run(with_args(command(&db), &["users", "deactivate", "someone"]));
+    assert!(
+        stdout_of(&run(with_args(command(&db), &["users", "list"]))).contains("someone\tyes\tno")
+    );
+    let mut body = Value::Null;
+    for _ in 0..200 {
+        let response = delete().await.unwrap();
+        if response.status() == 401 {
+            body = response.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(body, json!({"detail": "User inactive or deleted."}));
+    run(with_args(
+        command(&db),
+        &["users", "deactivate", "someone", "--active", "true"],
+    ));
+    run(with_args(
+        command(&db),
+        &["users", "set-staff", "someone", "--staff", "false"],
+    ));
+    assert!(
+        stdout_of(&run(with_args(command(&db), &["users", "list"]))).contains("someone\tno\tyes")
+    );
+    for args in [
+        &["users", "set-staff", "nobody"][..],
+        &["users", "deactivate", "nobody"][..],
+    ] {
+        let stderr = failing(with_args(command(&db), args));
+        assert!(
+            stderr.contains("no user is named \"nobody\""),
+            "{args:?}: {stderr}"
+        );
+    }
+    let _ = server.terminate();
+}
+
+/// `inspect` takes the allow-list as `--discovery-allow-networks`, as the server does; the old
+/// `--allow-networks` still works but is not shown. An https URL on a server speaking plain
+/// HTTP is reported as that, never as a certificate problem, with or without `--insecure`.
+#[test]
+fn inspect_names_the_allow_list_as_the_server_does_and_plain_http_is_not_a_certificate_problem() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let idp = runtime.block_on(wiremock::MockServer::start());
+    let url = runtime.block_on(common::serve_discovery(&idp, "inspected"));
+    let inspect = |args: &[&str]| {
+        let output = Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .arg("inspect")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, _, stderr) = inspect(&[&url]);
+    assert!(!ok && stderr.contains("disallowed address"), "{stderr}");
+    for flag in ["--discovery-allow-networks", "--allow-networks"] {
+        let (ok, stdout, stderr) = inspect(&[&url, flag, "127.0.0.0/8"]);
+        assert!(ok, "{flag}: {stderr}");
+        assert!(
+            stdout.contains("authorization_endpoint"),
+            "{flag}: {stdout}"
+        );
+    }
+    let (_, help, _) = inspect(&["--help"]);
+    assert!(help.contains("--discovery-allow-networks"), "{help}");
+    assert!(!help.contains("--allow-networks"), "{help}");
+
+    let https = url.replacen("http://", "https://", 1);
+    for insecure in [true, false] {
+        let mut args = vec![https.as_str(), "--discovery-allow-networks", "127.0.0.0/8"];
+        if insecure {
+            args.push("--insecure");
+        }
+        let (ok, _, stderr) = inspect(&args);
+        assert!(!ok);
+        assert!(stderr.contains("does not speak TLS"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.to_lowercase().contains("certificate"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
 }

@@ -38,4 +38,4 @@ pub use providers::{Page, StoredProvider};
 pub use secrets::{SecretBox, SecretKey};
 pub use store::Store;
 pub use sync::{CHANNEL, ChangedProvider, ProviderChanges, Versions};
-pub use users::{Authentication, NewToken, User};
+pub use users::{Authentication, NewToken, TokenInfo, User};

@@ -80,6 +80,8 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         provider -> Nullable<Text>,
         id_token -> Nullable<Text>,
+        // When it was last used, as recorded by the server (`Store::record_token_uses`).
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct TokenCache {
     generation: AtomicU64,
     /// The database's auth version last seen; 0 before the first.
     seen_version: AtomicI64,
+    /// When each token (by key hash) was last used, since the uses were last written.
+    uses: Mutex<HashMap<[u8; 32], NaiveDateTime>>,
 }
 
 impl TokenCache {
@@ -61,6 +63,27 @@ impl TokenCache {
             entries.clear();
         }
         entries.insert(hash, found);
+    }
+
+    /// Notes that the token with this key hash was used at `at`.
+    pub(crate) fn used(&self, hash: [u8; 32], at: NaiveDateTime) {
+        let mut uses = self
+            .uses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if uses.len() < CAPACITY || uses.contains_key(&hash) {
+            uses.insert(hash, at);
+        }
+    }
+
+    /// The uses noted since the last call.
+    pub(crate) fn take_uses(&self) -> HashMap<[u8; 32], NaiveDateTime> {
+        std::mem::take(
+            &mut *self
+                .uses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Drops every cached check.

@@ -24,6 +24,33 @@ pub struct User {
     pub is_active: bool,
 }
 
+/// A row of `token list`: id, user, created, expires, last used, provider.
+type TokenRow = (
+    i64,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<String>,
+);
+
+/// A token as `token list` shows it: never its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Row id (`token revoke --id`).
+    pub id: i64,
+    /// Its user.
+    pub username: String,
+    /// When it was made.
+    pub created_at: NaiveDateTime,
+    /// When it stops working, if ever.
+    pub expires_at: Option<NaiveDateTime>,
+    /// When it was last used, as far as the servers have recorded (about once a minute).
+    pub last_used_at: Option<NaiveDateTime>,
+    /// The provider of the login that made it, for tokens made by a login.
+    pub provider: Option<String>,
+}
+
 /// What a presented token key turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authentication {
@@ -267,7 +294,11 @@ impl Store {
             Some((user, expires_at)) => {
                 let found = Found { user, expires_at };
                 self.shared.tokens.insert(generation, digest, found.clone());
-                judge(found)
+                let checked = judge(found);
+                if let Authentication::User(_) = checked {
+                    self.shared.tokens.used(digest, now());
+                }
+                checked
             }
         })
     }
@@ -281,7 +312,98 @@ impl Store {
     /// [`Store::versions`], [`Store::provider_changes`] and [`Store::listen`]), so that a token
     /// revoked by another process stops working here within the check interval.
     pub fn authenticate_cached(&self, key: &str) -> Option<Authentication> {
-        self.shared.tokens.get(&key_digest(key)).map(judge)
+        let digest = key_digest(key);
+        let checked = self.shared.tokens.get(&digest).map(judge);
+        if let Some(Authentication::User(_)) = checked {
+            self.shared.tokens.used(digest, now());
+        }
+        checked
+    }
+
+    /// Writes the token uses noted since the last call (each token's latest) to `last_used_at`,
+    /// for `token list`; returns how many tokens were written. The server calls it about once a
+    /// minute and when it stops. Writing it changes no token check (the auth version does not
+    /// move).
+    pub fn record_token_uses(&self) -> Result<usize, StoreError> {
+        let uses = self.shared.tokens.take_uses();
+        if uses.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn()?;
+        let mut written = 0;
+        for (digest, at) in uses {
+            written += diesel::update(
+                api_tokens::table
+                    .filter(api_tokens::key_hash.eq(hex_digest(&digest)))
+                    .filter(
+                        api_tokens::last_used_at
+                            .is_null()
+                            .or(api_tokens::last_used_at.lt(at)),
+                    ),
+            )
+            .set(api_tokens::last_used_at.eq(at))
+            .execute(&mut conn)?;
+        }
+        Ok(written)
+    }
+
+    /// Every token, oldest first: ids, owners, creation, expiry and last use; never keys.
+    pub fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<TokenRow> = api_tokens::table
+            .inner_join(users::table)
+            .select((
+                api_tokens::id,
+                users::username,
+                api_tokens::created_at,
+                api_tokens::expires_at,
+                api_tokens::last_used_at,
+                api_tokens::provider,
+            ))
+            .order(api_tokens::id)
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, username, created_at, expires_at, last_used_at, provider)| TokenInfo {
+                    id,
+                    username,
+                    created_at,
+                    expires_at,
+                    last_used_at,
+                    provider,
+                },
+            )
+            .collect())
+    }
+
+    /// Deletes the token with this id; false when there is none. It stops working as
+    /// [`Store::revoke_token`] describes.
+    pub fn revoke_token_id(&self, id: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let deleted = diesel::delete(api_tokens::table.find(id)).execute(&mut conn)?;
+        self.tokens_changed();
+        Ok(deleted > 0)
+    }
+
+    /// Every user, by name.
+    pub fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(users::table
+            .select(USER)
+            .order(users::username)
+            .load(&mut conn)?)
+    }
+
+    /// Makes a user staff or not; false when there is no such user. Its tokens are checked
+    /// again as [`Store::set_user_active`] describes.
+    pub fn set_user_staff(&self, username: &str, staff: bool) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let changed = diesel::update(users::table.filter(users::username.eq(username)))
+            .set(users::is_staff.eq(staff))
+            .execute(&mut conn)?;
+        self.tokens_changed();
+        Ok(changed == 1)
     }
 
     /// How many token checks are cached (for metrics and tests).
