@@ -91,8 +91,16 @@ fn allowed_networks_override_the_guard() {
         check_ip(metadata, &allow),
         Err(GuardError::Disallowed { ip: metadata })
     );
+    // A broad network lets its other addresses through, never a metadata address; only a
+    // network of exactly that address does.
     let cluster: Vec<IpNet> = vec!["169.254.0.0/16".parse().unwrap()];
-    assert_eq!(check_ip(metadata, &cluster), Ok(()));
+    assert_eq!(
+        check_ip(metadata, &cluster),
+        Err(GuardError::Disallowed { ip: metadata })
+    );
+    assert_eq!(check_ip("169.254.10.1".parse().unwrap(), &cluster), Ok(()));
+    let named: Vec<IpNet> = vec!["169.254.169.254/32".parse().unwrap()];
+    assert_eq!(check_ip(metadata, &named), Ok(()));
 }
 
 #[tokio::test]
