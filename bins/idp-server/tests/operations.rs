@@ -75,19 +75,63 @@ const IN_NAMESPACE: &str = "IDP_TEST_INSIDE_LOOPBACK_NAMESPACE";
 
 /// Cloud metadata URLs are refused by the running server even where the operator allowed the
 /// networks around them. Run inside a network namespace holding nothing but loopback (`unshare
-/// -n`), so that a guard that let one through could not reach anything; SQLite only, since
-/// PostgreSQL is outside the namespace. Without `unshare`, the test says it skipped.
+/// -n`), so that a guard that let one through could not reach anything. PostgreSQL is reached
+/// there through its Unix socket. Without `unshare` (or the socket), the test says it skipped.
 #[test]
-fn the_server_refuses_cloud_metadata_urls_inside_allowed_networks() {
+fn the_server_refuses_cloud_metadata_urls_inside_allowed_networks_on_sqlite() {
+    in_loopback_namespace(
+        "the_server_refuses_cloud_metadata_urls_inside_allowed_networks_on_sqlite",
+        Backend::Sqlite,
+    );
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn the_server_refuses_cloud_metadata_urls_inside_allowed_networks_on_postgres() {
+    in_loopback_namespace(
+        "the_server_refuses_cloud_metadata_urls_inside_allowed_networks_on_postgres",
+        Backend::Postgres,
+    );
+}
+
+/// The PostgreSQL URL to use inside the namespace: the test server's Unix socket, when the
+/// test server is on this host and has one.
+fn postgres_socket_url() -> Option<String> {
+    let admin = idp_store::testing::postgres_admin_url();
+    let url = url::Url::parse(&admin).ok()?;
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let port = url.port().unwrap_or(5432);
+    let dir = "/var/run/postgresql";
+    let socket = Path::new(dir).join(format!(".s.PGSQL.{port}"));
+    (local && socket.exists()).then(|| {
+        format!(
+            "postgres://{}@%2Fvar%2Frun%2Fpostgresql:{port}{}",
+            url.username(),
+            url.path()
+        )
+    })
+}
+
+fn in_loopback_namespace(test: &str, backend: Backend) {
     if std::env::var_os(IN_NAMESPACE).is_some() {
-        return refuses_cloud_metadata_urls_inside_the_namespace();
+        return refuses_cloud_metadata_urls_inside_the_namespace(backend);
+    }
+    let mut unshare = Command::new("unshare");
+    if backend == Backend::Postgres {
+        let Some(url) = postgres_socket_url() else {
+            println!(
+                "skipped: PostgreSQL has no Unix socket on this host to reach from inside the namespace"
+            );
+            return;
+        };
+        unshare.env("IDP_TEST_POSTGRES_URL", url);
     }
     let test_binary = std::env::current_exe().unwrap();
     let script = r#"ip link set lo up && exec "$0" --exact "$1" --nocapture --test-threads 1"#;
-    let output = Command::new("unshare")
+    let output = unshare
         .args(["-n", "sh", "-c", script])
         .arg(&test_binary)
-        .arg("the_server_refuses_cloud_metadata_urls_inside_allowed_networks")
+        .arg(test)
         .env(IN_NAMESPACE, "1")
         .output();
     let output = match output {
@@ -119,7 +163,7 @@ fn the_server_refuses_cloud_metadata_urls_inside_allowed_networks() {
     );
 }
 
-fn refuses_cloud_metadata_urls_inside_the_namespace() {
+fn refuses_cloud_metadata_urls_inside_the_namespace(backend: Backend) {
     // Only loopback is up here: nothing else can be reached whatever the guard decides.
     let routes = std::fs::read_to_string("/proc/net/route").unwrap();
     assert_eq!(
@@ -133,7 +177,7 @@ fn refuses_cloud_metadata_urls_inside_the_namespace() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let db = TestDatabase::new(Backend::Sqlite);
+        let db = TestDatabase::new(backend);
         let mut serve = command(&db);
         serve.env(
             "IDP_DISCOVERY_ALLOW_NETWORKS",
