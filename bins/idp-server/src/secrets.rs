@@ -86,7 +86,7 @@ pub fn run(command: SecretsCommand) -> Result<()> {
                 count += store.reseal_secrets()?;
             }
             eprintln!(
-                "re-sealed {count} client secret(s) under key {}",
+                "re-sealed {count} stored secret(s) under key {}",
                 store.secrets().primary_id()
             );
             if let (Some(path), true) = (&key_file, drop_old) {

@@ -6,7 +6,10 @@ use idp_core::Provider;
 use crate::conn::{Backend, DbConnection};
 use crate::error::StoreError;
 use crate::provider_rows::{Row, changes, now};
+use crate::schema::api_tokens as at;
+use crate::schema::exchange_codes as ec;
 use crate::schema::identity_providers as ip;
+use crate::schema::login_transactions as lt;
 use crate::secrets::SecretBox;
 use crate::store::Store;
 
@@ -63,8 +66,10 @@ impl Store {
         }
     }
 
-    /// Seals every client secret again under the key ring's primary key, in one transaction, so
-    /// that older keys can then be dropped. Returns how many rows were re-sealed.
+    /// Seals every client secret, and every value a login sealed (nonces and PKCE verifiers of
+    /// logins under way, ID tokens of exchange codes and of login tokens), again under the key
+    /// ring's primary key, in one transaction, so that older keys can then be dropped. Returns
+    /// how many rows were re-sealed.
     pub fn reseal_secrets(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
@@ -74,9 +79,10 @@ impl Store {
             let rows: Vec<(i64, String)> =
                 ip::table.select((ip::id, ip::client_secret)).load(conn)?;
             let primary = secrets.primary_id();
+            let stale = |sealed: &str| SecretBox::key_id_of(sealed) != Some(primary.as_str());
             let mut count = 0;
             for (id, sealed) in rows {
-                if SecretBox::key_id_of(&sealed) == Some(primary.as_str()) {
+                if !stale(&sealed) {
                     continue;
                 }
                 let plaintext = secrets.open(&sealed)?;
@@ -85,12 +91,56 @@ impl Store {
                     .execute(conn)?;
                 count += 1;
             }
-            Ok(count)
+            let providers = count;
+            // What logins sealed: a login under way, an exchange code not yet redeemed, the
+            // ID token a login's API token keeps for logout. Re-sealed too, so that dropping
+            // the old keys breaks none of them.
+            let reseal = |sealed: &str| secrets.open(sealed).and_then(|plain| secrets.seal(&plain));
+            let transactions: Vec<(i64, String, Option<String>)> = lt::table
+                .select((lt::id, lt::nonce, lt::pkce_verifier))
+                .load(conn)?;
+            for (id, nonce, verifier) in transactions {
+                if stale(&nonce) || verifier.as_deref().is_some_and(stale) {
+                    diesel::update(lt::table.find(id))
+                        .set((
+                            lt::nonce.eq(reseal(&nonce)?),
+                            lt::pkce_verifier.eq(verifier.as_deref().map(reseal).transpose()?),
+                        ))
+                        .execute(conn)?;
+                    count += 1;
+                }
+            }
+            let codes: Vec<(i64, Option<String>)> = ec::table
+                .select((ec::id, ec::id_token))
+                .filter(ec::id_token.is_not_null())
+                .load(conn)?;
+            for (id, sealed) in codes {
+                if let Some(sealed) = sealed.filter(|sealed| stale(sealed)) {
+                    diesel::update(ec::table.find(id))
+                        .set(ec::id_token.eq(reseal(&sealed)?))
+                        .execute(conn)?;
+                    count += 1;
+                }
+            }
+            let tokens: Vec<(i64, Option<String>)> = at::table
+                .select((at::id, at::id_token))
+                .filter(at::id_token.is_not_null())
+                .load(conn)?;
+            for (id, sealed) in tokens {
+                if let Some(sealed) = sealed.filter(|sealed| stale(sealed)) {
+                    diesel::update(at::table.find(id))
+                        .set(at::id_token.eq(reseal(&sealed)?))
+                        .execute(conn)?;
+                    count += 1;
+                }
+            }
+            Ok((count, providers))
         })
-        .inspect(|count| {
-            if *count > 0 {
+        .map(|(count, providers)| {
+            if providers > 0 {
                 self.provider_written();
             }
+            count
         })
     }
 

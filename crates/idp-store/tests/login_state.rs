@@ -24,6 +24,7 @@ on_both_backends!(
     an_exchange_code_makes_one_token_that_remembers_the_login,
     an_expired_exchange_code_is_consumed_and_makes_nothing,
     the_purge_removes_only_what_expired_by_the_given_time,
+    key_rotation_reseals_what_logins_sealed_so_the_old_key_can_go,
 );
 
 fn at(seconds: i64) -> NaiveDateTime {
@@ -281,4 +282,72 @@ fn the_purge_removes_only_what_expired_by_the_given_time(backend: Backend) {
             .unwrap()
             .is_some()
     );
+}
+
+/// `reseal_secrets` seals again what logins sealed (a login under way, an exchange code, a
+/// login token's ID token): after it, a store holding only the new key opens all of them.
+fn key_rotation_reseals_what_logins_sealed_so_the_old_key_can_go(backend: Backend) {
+    use idp_store::{SecretBox, SecretKey};
+    let key = || SecretKey::from_base64(&SecretKey::generate_base64()).unwrap();
+    let (old, new) = (key(), key());
+    let db = TestDatabase::new(backend);
+    let before = db.store_with(SecretBox::new(old.clone(), vec![]));
+    before.migrate().unwrap();
+    let id = user(&before, "ada", "ada@example.org", true);
+    before
+        .insert_login_transaction(&transaction("state-1", "binding-1", at(0)))
+        .unwrap();
+    let pending = before
+        .create_exchange_code(
+            id,
+            "keycloak",
+            Some("id.token.pending"),
+            at(0),
+            TimeDelta::hours(1),
+        )
+        .unwrap();
+    let redeemed = before
+        .create_exchange_code(
+            id,
+            "keycloak",
+            Some("id.token.kept"),
+            at(0),
+            TimeDelta::hours(1),
+        )
+        .unwrap();
+    let token = before
+        .redeem_exchange_code(&redeemed, at(1), None)
+        .unwrap()
+        .expect("redeemed")
+        .token;
+
+    let rotating = db.store_with(SecretBox::new(new.clone(), vec![old]));
+    assert_eq!(rotating.reseal_secrets().unwrap(), 3);
+    assert_eq!(
+        rotating.reseal_secrets().unwrap(),
+        0,
+        "nothing left to re-seal"
+    );
+
+    let after = db.store_with(SecretBox::new(new, vec![]));
+    let login = after
+        .token_login(&token.key)
+        .unwrap()
+        .expect("the token exists");
+    assert_eq!(login.id_token.as_deref(), Some("id.token.kept"));
+    let taken = after
+        .take_login_transaction(Some("binding-1"), None)
+        .unwrap()
+        .expect("the transaction is there");
+    assert_eq!(taken.nonce, "nonce-value-0123456789");
+    assert_eq!(
+        taken.pkce_verifier.as_deref(),
+        Some("verifier-value-0123456789")
+    );
+    let pending = after
+        .redeem_exchange_code(&pending, at(2), None)
+        .unwrap()
+        .expect("the code is there");
+    let login = after.token_login(&pending.token.key).unwrap().unwrap();
+    assert_eq!(login.id_token.as_deref(), Some("id.token.pending"));
 }
