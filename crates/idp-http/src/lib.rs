@@ -36,7 +36,7 @@ use actix_web::{App, HttpServer, web};
 pub use error::ApiError;
 pub use login::{LoginSettings, purge_login_state_periodically};
 pub use metrics::Metrics;
-pub use public_url::{INVALID_HOST, is_host_and_port};
+pub use public_url::{invalid_host_detail, is_host_and_port};
 pub use rate_limit::LoginRateLimiter;
 pub use routes::configure;
 pub use state::{ApiSettings, AppState};

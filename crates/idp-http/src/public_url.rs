@@ -13,8 +13,13 @@ use actix_web::http::header::{self, HeaderMap};
 use crate::error::ApiError;
 use crate::state::ApiSettings;
 
-/// The detail of a request whose `Host` (or trusted `X-Forwarded-Host`) is not `host[:port]`.
-pub const INVALID_HOST: &str = "Invalid HTTP_HOST header.";
+/// The detail of a request whose `Host` (or trusted `X-Forwarded-Host`) is not `host[:port]`,
+/// worded as Django's host validation words it (`Invalid HTTP_HOST header: 'HOST'.`). The host
+/// is quoted as sent (JSON-escaped in the body, cut at 255 characters).
+pub fn invalid_host_detail(host: &str) -> String {
+    let shown: String = host.chars().take(255).collect();
+    format!("Invalid HTTP_HOST header: '{shown}'.")
+}
 
 /// The absolute URL of `path` (which starts with `/`) on this server.
 pub(crate) fn absolute_url(
@@ -45,10 +50,10 @@ pub(crate) fn base_url(req: &HttpRequest, settings: &ApiSettings) -> Result<Stri
     };
     let host = match forwarded("x-forwarded-host") {
         Some(host) => host,
-        None => request_host(req).ok_or_else(invalid_host)?,
+        None => request_host(req).ok_or_else(|| invalid_host(&raw_host(req)))?,
     };
     if !is_host_and_port(&host) {
-        return Err(invalid_host());
+        return Err(invalid_host(&host));
     }
     Ok(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
@@ -58,8 +63,16 @@ pub(crate) fn is_https(base: &str) -> bool {
     base.starts_with("https://")
 }
 
-fn invalid_host() -> ApiError {
-    ApiError::BadRequest(INVALID_HOST.into())
+fn invalid_host(host: &str) -> ApiError {
+    ApiError::BadRequest(invalid_host_detail(host))
+}
+
+/// The `Host` header as text even when it is not visible ASCII (for the error's detail).
+fn raw_host(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::HOST)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .unwrap_or_default()
 }
 
 /// The first comma-separated value of a header, trimmed.
