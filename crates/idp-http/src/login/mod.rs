@@ -15,6 +15,8 @@ pub(crate) mod json;
 mod logout;
 mod me;
 mod messages;
+mod preview;
+mod probe;
 mod purge;
 mod relying_party;
 mod users;
@@ -31,6 +33,10 @@ pub(crate) use exchange::{__path_token_exchange, token_exchange};
 pub(crate) use init::{__path_default_init, __path_init, default_init, init};
 pub(crate) use logout::{__path_logout, logout};
 pub(crate) use me::{__path_me, me};
+pub(crate) use preview::{
+    __path_preview_draft_mapping, __path_preview_mapping, preview_draft_mapping, preview_mapping,
+};
+pub(crate) use probe::{__path_probe_draft, __path_probe_provider, probe_draft, probe_provider};
 pub use purge::purge_login_state_periodically;
 pub(crate) use relying_party::stored_metadata;
 

@@ -9,6 +9,8 @@ mod begin_and_state;
 mod hostile_login;
 mod id_tokens;
 mod operations;
+mod preview;
+mod probe;
 mod provider_failures;
 mod real_provider;
 mod redirects_and_codes;
