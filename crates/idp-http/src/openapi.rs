@@ -55,6 +55,8 @@ pub const DOCS_PATH: &str = "/api/docs/";
         crate::login::preview_draft_mapping,
         crate::login::probe_provider,
         crate::login::probe_draft,
+        crate::login::begin_test_login,
+        crate::login::latest_test_login,
     ),
     components(schemas(
         IdentityProvider,
@@ -75,6 +77,8 @@ pub const DOCS_PATH: &str = "/api/docs/";
         crate::login::json::SkippedClaim,
         crate::login::json::MatchedUser,
         crate::login::json::ProbeCheck,
+        crate::login::json::TestLoginStarted,
+        crate::login::json::TestLoginReport,
     )),
     tags(
         (name = "identity-providers", description = "OpenID Connect identity providers"),

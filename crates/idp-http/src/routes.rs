@@ -43,6 +43,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
             )
             .service(
+                web::resource("/{provider:[^/.]+}/test-login/")
+                    .route(web::post().to(crate::login::begin_test_login))
+                    .route(web::get().to(crate::login::latest_test_login))
+                    .default_service(fallback!(Permission::StaffOnly, "GET, POST, OPTIONS")),
+            )
+            .service(
                 web::resource("/{provider:[^/.]+}/preview-mapping/")
                     .route(web::post().to(crate::login::preview_mapping))
                     .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),

@@ -206,3 +206,32 @@ pub(crate) struct ProbeCheck {
     /// What was found; never a secret.
     detail: String,
 }
+
+/// Where to send the browser for a test login.
+#[derive(ToSchema)]
+pub(crate) struct TestLoginStarted {
+    /// The provider's authorization URL for the test login.
+    #[schema(format = "uri")]
+    authorization_url: String,
+}
+
+/// The report of a test login.
+#[derive(ToSchema)]
+pub(crate) struct TestLoginReport {
+    /// The provider.
+    provider: String,
+    /// When the callback arrived.
+    #[schema(format = DateTime)]
+    completed_at: String,
+    /// Each step of the login in its order (`state`, `provider`, `code`, `redirect`, `pkce`,
+    /// `configuration`, `issuer`, `token`, `id_token`, `userinfo`, `user`), as far as it got:
+    /// `{"check", "status": "pass"|"fail", "detail"}`.
+    checks: Vec<HashMap<String, String>>,
+    /// The claims received, values redacted (first and last characters kept); `null` when the
+    /// login did not get that far.
+    claims: Option<HashMap<String, serde_json::Value>>,
+    /// The mapping preview of the claims, or `null`.
+    preview: Option<MappingPreview>,
+    /// The user a login would sign in, or `null`.
+    user: Option<MatchedUser>,
+}

@@ -19,6 +19,7 @@ mod preview;
 mod probe;
 mod purge;
 mod relying_party;
+mod test_login;
 mod users;
 
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub(crate) use preview::{
 pub(crate) use probe::{__path_probe_draft, __path_probe_provider, probe_draft, probe_provider};
 pub use purge::purge_login_state_periodically;
 pub(crate) use relying_party::stored_metadata;
+pub(crate) use test_login::{
+    __path_begin_test_login, __path_latest_test_login, begin_test_login, latest_test_login,
+};
 
 /// The cookie binding a login transaction to the browser that began it.
 pub(crate) const BINDING_COOKIE: &str = "idp_login";

@@ -105,6 +105,17 @@ async fn respond(
     provider: &Provider,
     claims: &Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let preview = preview(state, provider, claims).await?;
+    tracing::info!(provider = %provider.provider, "mapping previewed");
+    Ok(HttpResponse::Ok().json(preview))
+}
+
+/// The preview of `claims` with `provider`'s mapping, as the preview operations answer it.
+pub(super) async fn preview(
+    state: &AppState,
+    provider: &Provider,
+    claims: &Map<String, Value>,
+) -> Result<Value, ApiError> {
     let settings = &state.settings.login;
     let trace = login_trace(settings, provider, claims);
     let (user, login_error) = match trace.lookup.value() {
@@ -120,11 +131,11 @@ async fn respond(
             (user, found.refusal.map(|refusal| refusal.to_string()))
         }
     };
-    tracing::info!(provider = %provider.provider, "mapping previewed");
-    Ok(HttpResponse::Ok().json(Preview {
+    serde_json::to_value(Preview {
         provider: provider.provider.clone(),
         trace,
         user,
         login_error,
-    }))
+    })
+    .map_err(ApiError::internal)
 }

@@ -14,4 +14,5 @@ mod probe;
 mod provider_failures;
 mod real_provider;
 mod redirects_and_codes;
+mod test_login;
 mod users;
