@@ -1,7 +1,7 @@
 //! The admin's mapping preview end to end: it agrees with a real login of the same claims,
 //! shows which user a login would sign in, stores nothing, and answers bad input with a 4xx.
 
-use idp_core::login::merge_claims;
+use idp_core::login::{UserProfile, merge_claims};
 use idp_oidc::rp::Clock;
 use idp_oidc::testing::{HostileProvider, SUBJECT, default_userinfo};
 use idp_store::{Backend, Lookup};
@@ -161,6 +161,21 @@ async fn a_draft_preview_takes_the_named_providers_defaults(backend: Backend) {
         custom["user"],
         json!({"username": SUBJECT, "is_active": true, "matched_by": "lookup"})
     );
+    // A deactivated user matches, and the login's refusal is shown.
+    let inactive = UserProfile {
+        username: "inactive-1".into(),
+        is_active: false,
+        ..UserProfile::default()
+    };
+    app.store
+        .save_login_user(None, &inactive, app.clock.now().naive_utc())
+        .unwrap();
+    let (_, refused) = preview(&app, DRAFT, &json!({"claims": {"sub": "inactive-1"}})).await;
+    assert_eq!(
+        refused["user"],
+        json!({"username": "inactive-1", "is_active": false, "matched_by": "lookup"})
+    );
+    assert_eq!(refused["login_error"], "User is deactivated.");
     // No value for the lookup: the login's message, and no user.
     let (_, missing) = preview(
         &app,
