@@ -119,3 +119,105 @@ fn inspect_of_a_refused_address_is_one_line_and_a_failure() {
          URL host resolves to a disallowed address (169.254.169.254)."
     );
 }
+
+/// `inspect --client-id --client-secret-file` runs the probe's checks against the real OpenID
+/// Provider: the right secret passes (exit 0), a wrong one fails the credentials check (non-zero
+/// exit); neither prints the secret.
+#[test]
+fn inspect_probes_the_real_provider_with_a_client() {
+    use idp_oidc::testing::{RealProvider, RegisteredClient};
+    let secret = "inspect: s3cr%t-of-the-client";
+    let registered = RegisteredClient {
+        client_id: "inspect-client".into(),
+        client_secret: secret.into(),
+        redirect_uris: vec!["https://localhost/api-auth/inspect/complete/".into()],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        pkce_required: true,
+        id_token_signed_response_alg: None,
+    };
+    let real = RealProvider::start(&[registered]).unwrap_or_else(|error| panic!("{error}"));
+    let dir = tempfile::tempdir().unwrap();
+    let right = dir.path().join("right");
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&right, format!("{secret}\n")).unwrap();
+    std::fs::write(&wrong, "not-the-secret\n").unwrap();
+    let url = real.discovery_url();
+    let probe = |file: &Path, json: bool| {
+        let mut args = vec![
+            url.as_str(),
+            "--client-id",
+            "inspect-client",
+            "--client-secret-file",
+            file.to_str().unwrap(),
+            "--pkce",
+            // Chooses client_secret_basic, the method the client is registered with.
+            "--provider",
+            "tara",
+            "--extra-scope",
+            "profile email",
+            "--claims",
+            "email /realm_access/roles employee_number",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let output = inspect(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !text.contains(secret) && !text.contains("not-the-secret"),
+            "{text}"
+        );
+        output
+    };
+
+    let output = probe(&right, true);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let checks: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let status = |checks: &Value, name: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["check"] == name)
+            .map(|check| check["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(checks.as_array().unwrap().len(), 9);
+    assert_eq!(status(&checks, "client_credentials"), "pass");
+    assert_eq!(status(&checks, "pkce"), "pass");
+    assert_eq!(status(&checks, "claims"), "warn");
+    // The table: one line per check.
+    let output = probe(&right, false);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(table.lines().count(), 9, "{table}");
+    assert!(table.contains("client_credentials   pass"), "{table}");
+    assert!(table.contains("client_secret_basic"), "{table}");
+
+    let output = probe(&wrong, true);
+    assert!(!output.status.success());
+    let checks: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status(&checks, "client_credentials"), "fail");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: failed checks: client_credentials"
+    );
+
+    // A missing secret file is one line naming the file, and no probe.
+    let output = inspect(&[
+        &url,
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        "/nonexistent/secret",
+    ]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/secret"));
+}

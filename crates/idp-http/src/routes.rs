@@ -28,6 +28,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
             )
             .service(
+                web::resource("/preview-mapping/")
+                    .route(web::post().to(crate::login::preview_draft_mapping))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/probe/")
+                    .route(web::post().to(crate::login::probe_draft))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/probe/")
+                    .route(web::post().to(crate::login::probe_provider))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/test-login/")
+                    .route(web::post().to(crate::login::begin_test_login))
+                    .route(web::get().to(crate::login::latest_test_login))
+                    .default_service(fallback!(Permission::StaffOnly, "GET, POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/preview-mapping/")
+                    .route(web::post().to(crate::login::preview_mapping))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
                 web::resource("/")
                     .route(web::get().to(list::list))
                     .route(web::head().to(list::list))

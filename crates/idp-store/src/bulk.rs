@@ -67,7 +67,7 @@ impl Store {
     }
 
     /// Seals every client secret, and every value a login sealed (nonces and PKCE verifiers of
-    /// logins under way, ID tokens of exchange codes and of login tokens), again under the key
+    /// logins under way, ID tokens of exchange codes and of login tokens, test login reports), again under the key
     /// ring's primary key, in one transaction, so that older keys can then be dropped. Returns
     /// how many rows were re-sealed.
     pub fn reseal_secrets(&self) -> Result<usize, StoreError> {
@@ -130,6 +130,18 @@ impl Store {
                 if let Some(sealed) = sealed.filter(|sealed| stale(sealed)) {
                     diesel::update(at::table.find(id))
                         .set(at::id_token.eq(reseal(&sealed)?))
+                        .execute(conn)?;
+                    count += 1;
+                }
+            }
+            // Test login reports hold claim names and the matched user, sealed.
+            use crate::schema::test_login_reports as tlr;
+            let reports: Vec<(String, String)> =
+                tlr::table.select((tlr::provider, tlr::report)).load(conn)?;
+            for (provider, sealed) in reports {
+                if stale(&sealed) {
+                    diesel::update(tlr::table.find(provider))
+                        .set(tlr::report.eq(reseal(&sealed)?))
                         .execute(conn)?;
                     count += 1;
                 }

@@ -211,7 +211,74 @@ impl Store {
             }
             Ok(found)
         })?;
-        row.map(|row| {
+        row.map(|row| self.open_transaction(row)).transpose()
+    }
+
+    /// Consumes the admin test login transaction (kind `test`) whose state is `state`, if
+    /// there is one: test logins are begun through the API, not by the browser that completes
+    /// them, so they are found by their state alone (32 random bytes).
+    pub fn take_test_transaction(
+        &self,
+        state: &str,
+    ) -> Result<Option<LoginTransaction>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn.transaction::<_, StoreError, _>(|conn| {
+            let row: Option<TransactionRow> = lt::table
+                .select(TransactionRow::as_select())
+                .filter(lt::state_hash.eq(login_hash(state)))
+                .filter(lt::kind.eq("test"))
+                .first(conn)
+                .optional()?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let deleted = diesel::delete(lt::table.find(row.id)).execute(conn)?;
+            Ok((deleted == 1).then_some(row))
+        })?;
+        row.map(|row| self.open_transaction(row)).transpose()
+    }
+
+    /// Stores `report` (JSON, sealed) as the latest test login report of `provider`.
+    pub fn save_test_login_report(
+        &self,
+        provider: &str,
+        report: &str,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        use crate::schema::test_login_reports as tlr;
+        let sealed = self.secrets.seal(report)?;
+        let mut conn = self.conn()?;
+        conn.transaction::<_, StoreError, _>(|conn| {
+            diesel::delete(tlr::table.find(provider)).execute(conn)?;
+            diesel::insert_into(tlr::table)
+                .values((
+                    tlr::provider.eq(provider),
+                    tlr::report.eq(&sealed),
+                    tlr::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The latest test login report of `provider` (JSON) and when it was made.
+    pub fn test_login_report(
+        &self,
+        provider: &str,
+    ) -> Result<Option<(String, NaiveDateTime)>, StoreError> {
+        use crate::schema::test_login_reports as tlr;
+        let mut conn = self.conn()?;
+        let row: Option<(String, NaiveDateTime)> = tlr::table
+            .select((tlr::report, tlr::created_at))
+            .filter(tlr::provider.eq(provider))
+            .first(&mut conn)
+            .optional()?;
+        row.map(|(sealed, at)| Ok((self.secrets.open(&sealed)?, at)))
+            .transpose()
+    }
+
+    fn open_transaction(&self, row: TransactionRow) -> Result<LoginTransaction, StoreError> {
+        {
             Ok(LoginTransaction {
                 nonce: self.secrets.open(&row.nonce)?,
                 pkce_verifier: row
@@ -227,8 +294,7 @@ impl Store {
                 created_at: row.created_at,
                 expires_at: row.expires_at,
             })
-        })
-        .transpose()
+        }
     }
 
     /// Makes a one-time exchange code for user `user_id`'s login with `provider`, valid for

@@ -161,5 +161,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    test_login_reports (provider) {
+        provider -> Text,
+        report -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(exchange_codes -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(exchange_codes, users);

@@ -25,6 +25,7 @@ on_both_backends!(
     an_expired_exchange_code_is_consumed_and_makes_nothing,
     the_purge_removes_only_what_expired_by_the_given_time,
     key_rotation_reseals_what_logins_sealed_so_the_old_key_can_go,
+    a_test_login_is_taken_by_its_state_and_its_latest_report_kept_sealed,
 );
 
 fn at(seconds: i64) -> NaiveDateTime {
@@ -320,9 +321,12 @@ fn key_rotation_reseals_what_logins_sealed_so_the_old_key_can_go(backend: Backen
         .unwrap()
         .expect("redeemed")
         .token;
+    before
+        .save_test_login_report("keycloak", r#"{"n":1}"#, at(1))
+        .unwrap();
 
     let rotating = db.store_with(SecretBox::new(new.clone(), vec![old]));
-    assert_eq!(rotating.reseal_secrets().unwrap(), 3);
+    assert_eq!(rotating.reseal_secrets().unwrap(), 4);
     assert_eq!(
         rotating.reseal_secrets().unwrap(),
         0,
@@ -350,4 +354,46 @@ fn key_rotation_reseals_what_logins_sealed_so_the_old_key_can_go(backend: Backen
         .expect("the code is there");
     let login = after.token_login(&pending.token.key).unwrap().unwrap();
     assert_eq!(login.id_token.as_deref(), Some("id.token.pending"));
+    assert_eq!(
+        after.test_login_report("keycloak").unwrap().unwrap().0,
+        r#"{"n":1}"#
+    );
+}
+
+fn a_test_login_is_taken_by_its_state_and_its_latest_report_kept_sealed(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    let mut test = transaction("test-state", "test-binding", at(0));
+    test.kind = "test".into();
+    store.insert_login_transaction(&test).unwrap();
+    store
+        .insert_login_transaction(&transaction("login-state", "login-binding", at(0)))
+        .unwrap();
+    // A login transaction is never taken as a test one.
+    assert_eq!(store.take_test_transaction("login-state").unwrap(), None);
+    let taken = store.take_test_transaction("test-state").unwrap().unwrap();
+    assert_eq!(taken.kind, "test");
+    assert_eq!(taken.nonce, "nonce-value-0123456789");
+    assert_eq!(store.take_test_transaction("test-state").unwrap(), None);
+    assert_eq!(store.login_state_counts().unwrap(), (1, 0));
+
+    assert_eq!(store.test_login_report("keycloak").unwrap(), None);
+    store
+        .save_test_login_report("keycloak", r#"{"n":1,"email":"first@example.org"}"#, at(1))
+        .unwrap();
+    store
+        .save_test_login_report("keycloak", r#"{"n":2,"email":"second@example.org"}"#, at(2))
+        .unwrap();
+    let (report, when) = store.test_login_report("keycloak").unwrap().unwrap();
+    assert_eq!(
+        (report.as_str(), when),
+        (r#"{"n":2,"email":"second@example.org"}"#, at(2))
+    );
+    let raw: Vec<Raw> = store
+        .with_connection(|conn: &mut DbConnection| {
+            diesel::sql_query("SELECT report AS text FROM test_login_reports").load::<Raw>(conn)
+        })
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    assert!(!raw[0].text.contains("example.org"), "the report is sealed");
 }

@@ -81,21 +81,57 @@ impl ClaimPath {
     /// The value at this path, or `None` when it is absent: a missing key, an index past the
     /// end, `-`, or a step into a value that is neither an object nor an array.
     pub fn lookup<'v>(&self, claims: &'v Map<String, Value>) -> Option<&'v Value> {
-        match self {
-            ClaimPath::Key(key) => claims.get(key),
-            ClaimPath::Pointer { tokens, .. } => {
-                let (first, rest) = tokens.split_first()?;
-                let mut value = claims.get(first)?;
-                for token in rest {
-                    value = match value {
-                        Value::Object(object) => object.get(token)?,
-                        Value::Array(items) => items.get(array_index(token)?)?,
-                        _ => return None,
-                    };
+        self.find(claims).ok()
+    }
+
+    /// The value at this path, or a sentence saying where the path stopped (never quoting a
+    /// value): the claim is missing, a key is missing, an index is past the end of a list or
+    /// is not an index, or a step goes into a value that is neither an object nor a list.
+    /// [`ClaimPath::lookup`] is this without the sentence.
+    ///
+    /// ```
+    /// use idp_core::login::ClaimPath;
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({"groups": ["a", "b"]});
+    /// let claims = claims.as_object().unwrap();
+    /// let past_end = ClaimPath::parse("/groups/2").unwrap().find(claims).unwrap_err();
+    /// assert_eq!(past_end, "Index 2 is past the end of /groups, a list of 2.");
+    /// ```
+    pub fn find<'v>(&self, claims: &'v Map<String, Value>) -> Result<&'v Value, String> {
+        const ABSENT: &str = "The claim is not present.";
+        let (pointer, first, rest) = match self {
+            ClaimPath::Key(key) => return claims.get(key).ok_or_else(|| ABSENT.to_owned()),
+            ClaimPath::Pointer { pointer, tokens } => match tokens.split_first() {
+                Some((first, rest)) => (pointer, first, rest),
+                None => return Err(ABSENT.to_owned()),
+            },
+        };
+        let mut value = claims.get(first).ok_or_else(|| ABSENT.to_owned())?;
+        // How much of the pointer has been followed, as written.
+        let mut walked = pointer.len() - pointer_tail_len(pointer, rest.len());
+        for (step, token) in rest.iter().enumerate() {
+            let here = &pointer[..walked];
+            value = match value {
+                Value::Object(object) => object
+                    .get(token)
+                    .ok_or_else(|| format!("{here} has no key {token:?}."))?,
+                Value::Array(items) => {
+                    let index = array_index(token).ok_or_else(|| {
+                        format!("{token:?} is not an index into the list {here}.")
+                    })?;
+                    items.get(index).ok_or_else(|| {
+                        format!(
+                            "Index {index} is past the end of {here}, a list of {}.",
+                            items.len()
+                        )
+                    })?
                 }
-                Some(value)
-            }
+                _ => return Err(format!("{here} is neither an object nor a list.")),
+            };
+            walked = pointer.len() - pointer_tail_len(pointer, rest.len() - step - 1);
         }
+        Ok(value)
     }
 }
 
@@ -103,6 +139,17 @@ impl fmt::Display for ClaimPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The length of the last `tokens` reference tokens of `pointer`, with their slashes.
+fn pointer_tail_len(pointer: &str, tokens: usize) -> usize {
+    if tokens == 0 {
+        return 0;
+    }
+    pointer
+        .rmatch_indices('/')
+        .nth(tokens - 1)
+        .map_or(pointer.len(), |(at, _)| pointer.len() - at)
 }
 
 /// Unescapes one reference token; `None` when a `~` is not followed by `0` or `1`.

@@ -38,8 +38,8 @@ pub(crate) fn read_claim<'v>(
 ) -> Result<&'v Value, Skip> {
     let path = ClaimPath::parse(name)
         .map_err(|error| Skip::new(SkipReason::InvalidPointer, error.to_string()))?;
-    path.lookup(claims)
-        .ok_or_else(|| Skip::new(SkipReason::Absent, "The claim is not present."))
+    path.find(claims)
+        .map_err(|detail| Skip::new(SkipReason::Absent, detail))
 }
 
 /// Why no lookup value could be had, in the reference's words and ours.

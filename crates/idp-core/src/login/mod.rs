@@ -23,6 +23,7 @@ mod claims;
 mod coerce;
 mod errors;
 mod identity;
+mod preview;
 mod profile;
 mod redirect;
 mod trace;
@@ -47,6 +48,7 @@ pub use errors::{
 pub use identity::{
     ClaimSkip, LookupError, LookupTrace, RolesOutcome, RolesTrace, email_verified, is_lookup_field,
 };
+pub use preview::{DraftPreview, MAX_CLAIM_DEPTH, parse_draft_preview, parse_preview};
 pub use profile::{
     CORE_SYNC_FIELDS, FieldKind, FieldValue, GENDER_CHOICES, PROFILE_FIELDS, ProfileField,
     ProfileFields, UserProfile, parse_date, profile_field, registration_method,
@@ -56,5 +58,6 @@ pub use redirect::{
     login_failed_url,
 };
 pub use trace::{
-    DetailsTrace, FieldTrace, MappingConfig, MappingOptions, MappingTrace, SyncFields, map_claims,
+    DetailsTrace, FieldTrace, MappingConfig, MappingOptions, MappingTrace, SyncFields, claims_read,
+    map_claims,
 };

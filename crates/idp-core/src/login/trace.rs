@@ -286,23 +286,46 @@ fn details(extra_fields: &str, claims: &Map<String, Value>) -> DetailsTrace {
     }
 }
 
-/// Top-level claims that nothing reads; a pointer reads its first token's claim.
-fn unused_claims(
-    config: &MappingConfig<'_>,
-    options: &MappingOptions<'_>,
-    claims: &Map<String, Value>,
-) -> Vec<String> {
+/// The top-level claims a mapping reads, sorted: those of `attribute_mapping`, `user_claim`,
+/// `extra_fields` and the role claim (a pointer reads its first token's claim), and
+/// `email_verified`. Malformed pointers read nothing.
+///
+/// ```
+/// use idp_core::login::{MappingConfig, claims_read};
+///
+/// let mapping = vec![("email".to_owned(), "mail email".to_owned())];
+/// let config = MappingConfig {
+///     user_field: "username",
+///     user_claim: "sub",
+///     attribute_mapping: &mapping,
+///     extra_fields: Some("/realm_access/roles"),
+/// };
+/// assert_eq!(claims_read(&config, None), ["email", "email_verified", "mail", "realm_access", "sub"]);
+/// ```
+pub fn claims_read(config: &MappingConfig<'_>, role_claim: Option<&str>) -> Vec<String> {
     let lists = config
         .attribute_mapping
         .iter()
         .map(|(_, list)| list.as_str())
         .chain([config.user_claim, config.extra_fields.unwrap_or("")])
-        .chain(options.role_claim);
+        .chain(role_claim);
     let used: BTreeSet<String> = lists
         .flat_map(claim_names)
         .filter_map(|name| ClaimPath::parse(name).ok())
         .map(|path| path.top_level().to_owned())
         .chain(["email_verified".to_owned()])
+        .collect();
+    used.into_iter().collect()
+}
+
+/// Top-level claims that nothing reads.
+fn unused_claims(
+    config: &MappingConfig<'_>,
+    options: &MappingOptions<'_>,
+    claims: &Map<String, Value>,
+) -> Vec<String> {
+    let used: BTreeSet<String> = claims_read(config, options.role_claim)
+        .into_iter()
         .collect();
     let unused: BTreeSet<&String> = claims.keys().filter(|key| !used.contains(*key)).collect();
     unused.into_iter().cloned().collect()

@@ -6,7 +6,7 @@ use super::fields::{Access, FieldRule, PROVIDER_FIELDS, Presence, ProviderField}
 use super::model::{Provider, ProviderEndpoints};
 use super::rules::{Context, ProviderName};
 use crate::defaults::{ProviderDefaults, defaults_for};
-use crate::errors::ValidationErrors;
+use crate::errors::{FieldError, ValidationErrors};
 use crate::names::ProviderNamePolicy;
 use crate::parse::{REQUIRED, type_name};
 use crate::url_rules::check_discovery_url_for_provider;
@@ -279,4 +279,66 @@ impl ProviderUpdate {
             provider.endpoints = endpoints;
         }
     }
+}
+
+/// The provider fields a mapping reads, which a mapping preview's draft may carry besides its
+/// claims.
+pub const DRAFT_MAPPING_FIELDS: [&str; 5] = [
+    "provider",
+    "user_field",
+    "user_claim",
+    "attribute_mapping",
+    "extra_fields",
+];
+
+/// The provider a draft mapping makes: [`DRAFT_MAPPING_FIELDS`] read by the create rules
+/// (`provider` read as text, neither checked for uniqueness nor against the name policy), and
+/// everything else, with the named provider's defaults, as a create that leaves it out gets
+/// it. The fields a create requires and a mapping does not read are blank. Keys that are not
+/// in [`DRAFT_MAPPING_FIELDS`] are not read. `errors` are those found in the body before,
+/// which this adds to.
+pub(crate) fn draft_provider(
+    object: &Map<String, Value>,
+    mut errors: ValidationErrors,
+) -> Result<Provider, ValidationErrors> {
+    let names = ProviderNamePolicy::AnySlug;
+    let context = Context {
+        names: &names,
+        name_taken: false,
+    };
+    let mut fields = Fields::default();
+    for field in ProviderField::api_order() {
+        let Some(value) = object.get(field.name) else {
+            continue;
+        };
+        if !DRAFT_MAPPING_FIELDS.contains(&field.name) {
+            continue;
+        }
+        if let Access::Writable {
+            rule: FieldRule::ProviderName { max },
+            ..
+        } = field.access
+        {
+            match ProviderName(max).text(value) {
+                Ok(name) => fields.provider = Some(name),
+                Err(messages) => errors.set(field.name, FieldError::Messages(messages)),
+            }
+        } else if let Some(read) = field.read
+            && let Err(error) = read(value, &context, &mut fields)
+        {
+            errors.set(field.name, error);
+        }
+    }
+    errors.into_result(())?;
+    let defaults = fields.provider.as_deref().and_then(defaults_for);
+    for required in [
+        &mut fields.provider,
+        &mut fields.client_id,
+        &mut fields.client_secret,
+        &mut fields.discovery_url,
+        &mut fields.label,
+    ] {
+        required.get_or_insert_with(String::new);
+    }
+    fields.into_new(defaults)
 }

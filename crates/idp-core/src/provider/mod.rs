@@ -13,5 +13,8 @@ pub use fields::{
     Access, FieldRule, HIDDEN_FIELDS, PROVIDER_FIELDS, Presence, ProviderField, ValueKind,
     Visibility,
 };
-pub use input::{DUPLICATE_PROVIDER, NewProvider, ProviderUpdate, UpdateKind};
+pub(crate) use input::draft_provider;
+pub use input::{
+    DRAFT_MAPPING_FIELDS, DUPLICATE_PROVIDER, NewProvider, ProviderUpdate, UpdateKind,
+};
 pub use model::{Provider, ProviderEndpoints, ProviderView};

@@ -11,6 +11,7 @@ mod authorize;
 mod claims;
 mod coercions;
 mod mapping;
+mod preview;
 mod properties;
 mod redirects;
 mod users;

@@ -20,6 +20,7 @@ use super::failure::{Answer, Failure, Outcome, finish, redirect};
 use super::init::{cookie_path, load_provider, query_param, stored_name};
 use super::messages::rp_failure;
 use super::relying_party::relying_party;
+use super::test_login::complete_test;
 use super::users::sign_in;
 use super::{BINDING_COOKIE, EXCHANGE_CODE_TTL, LoginSettings};
 use crate::db::blocking;
@@ -65,6 +66,10 @@ pub(crate) async fn complete(
     let label = stored_name(&found);
     let result = async {
         let stored = found?.ok_or_else(Failure::not_defined)?;
+        // An admin's test login also works for an inactive provider.
+        if let Some(transaction) = take_test(&req, &state, &stored.provider.provider).await? {
+            return complete_test(&req, &state, &stored.provider, &transaction).await;
+        }
         if !stored.provider.is_active {
             return Err(Failure::disabled());
         }
@@ -153,6 +158,31 @@ fn binding(req: &HttpRequest) -> Option<String> {
         .find(|(key, _)| *key == BINDING_COOKIE)
         .map(|(_, value)| value.trim_matches('"').to_owned())
         .filter(|value| !value.is_empty())
+}
+
+/// Consumes the admin test login whose state the callback returned, if there is one; it must
+/// be this provider's and not expired, else the reference's "Invalid auth state."
+async fn take_test(
+    req: &HttpRequest,
+    state: &AppState,
+    name: &str,
+) -> Result<Option<LoginTransaction>, Failure> {
+    let Some(returned) = query_param(req, "state").filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    let taken = blocking(state, move |store| store.take_test_transaction(&returned)).await?;
+    let now = state.settings.login.now();
+    match taken {
+        None => Ok(None),
+        Some(transaction) if transaction.provider == name && transaction.expires_at > now => {
+            Ok(Some(transaction))
+        }
+        Some(_) => Err(Failure::provider(
+            Outcome::InvalidState,
+            name,
+            LoginError::InvalidState,
+        )),
+    }
 }
 
 /// Consumes the transaction bound to this browser (and any with the returned state), and

@@ -57,6 +57,8 @@ pub(crate) enum Outcome {
     ExchangeRefused,
     /// A login token was ended.
     LoggedOut,
+    /// An admin test login ended (with its report, whatever it found).
+    Tested,
     /// A bad request (malformed code, bad `Host`).
     BadRequest,
     /// The server failed (database, bug).
@@ -89,6 +91,7 @@ impl Outcome {
             Outcome::Exchanged => "exchanged",
             Outcome::ExchangeRefused => "exchange_refused",
             Outcome::LoggedOut => "logged_out",
+            Outcome::Tested => "tested",
             Outcome::BadRequest => "bad_request",
             Outcome::Error => "error",
         }

@@ -15,8 +15,11 @@ pub(crate) mod json;
 mod logout;
 mod me;
 mod messages;
+mod preview;
+mod probe;
 mod purge;
 mod relying_party;
+mod test_login;
 mod users;
 
 use std::sync::Arc;
@@ -31,8 +34,15 @@ pub(crate) use exchange::{__path_token_exchange, token_exchange};
 pub(crate) use init::{__path_default_init, __path_init, default_init, init};
 pub(crate) use logout::{__path_logout, logout};
 pub(crate) use me::{__path_me, me};
+pub(crate) use preview::{
+    __path_preview_draft_mapping, __path_preview_mapping, preview_draft_mapping, preview_mapping,
+};
+pub(crate) use probe::{__path_probe_draft, __path_probe_provider, probe_draft, probe_provider};
 pub use purge::purge_login_state_periodically;
 pub(crate) use relying_party::stored_metadata;
+pub(crate) use test_login::{
+    __path_begin_test_login, __path_latest_test_login, begin_test_login, latest_test_login,
+};
 
 /// The cookie binding a login transaction to the browser that began it.
 pub(crate) const BINDING_COOKIE: &str = "idp_login";

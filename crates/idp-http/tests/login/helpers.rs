@@ -73,11 +73,15 @@ impl Write for LogWriter {
     }
 }
 
+/// Everything the servers of this test binary logged so far.
+pub fn logged() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(PoisonError::into_inner))
+        .into_owned()
+}
+
 /// Fails when any of `values` appears in what the servers logged.
 pub fn assert_not_logged(values: &[&str]) {
-    let logs =
-        String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(PoisonError::into_inner))
-            .into_owned();
+    let logs = logged();
     assert!(logs.contains("login step"), "the login steps are logged");
     for value in values.iter().filter(|value| value.len() >= 8) {
         assert!(
