@@ -1,6 +1,7 @@
-//! Secrets stay secret (DECISIONS §4): client secrets and API token keys never appear in
-//! plaintext in the database, in the logs or in an error body, and `secrets rotate-key` re-seals
-//! every stored secret under a new key in one transaction. Every test runs on both backends.
+//! Secrets stay secret (`docs/decisions.md`, "Secrets, users and tokens"): client secrets and API
+//! token keys never appear in plaintext in the database, in the logs or in an error body, and
+//! `secrets rotate-key` re-seals every stored secret under a new key in one transaction. Every test
+//! runs on both backends.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

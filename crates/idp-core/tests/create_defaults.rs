@@ -1,4 +1,5 @@
-//! Per-provider defaults applied on create (waldur-behaviour.md §1.1, DECISIONS.md §2-3): keys the
+//! Per-provider defaults applied on create (the reference's; `docs/decisions.md`, "Provider names
+//! and defaults"): keys the
 //! body leaves out get the provider's default, a mapping gets the default keys it lacks after its
 //! own, and names other than tara, eduteams and keycloak get the model's plain defaults.
 
@@ -113,7 +114,7 @@ fn keycloak_create_gets_the_keycloak_defaults_with_the_newer_country_claim_first
 
 #[test]
 fn tara_create_merges_default_mapping_under_request_keys() {
-    // The reference's own test (§1.1 "Key-value merge example").
+    // The reference's own test (its "Key-value merge example").
     let body = with(
         create_body("tara"),
         &json!({

@@ -1,6 +1,6 @@
-//! Field rules of create bodies (waldur-behaviour.md §2, §2.6): required, blank, null, maximum
-//! length, trimming, NUL characters, the body's own shape, unknown and read-only keys, and the
-//! order in which several errors are reported.
+//! Field rules of create bodies (`docs/decisions.md`, "Field rules"): required, blank, null,
+//! maximum length, trimming, NUL characters, the body's own shape, unknown and read-only keys, and
+//! the order in which several errors are reported.
 
 mod common;
 

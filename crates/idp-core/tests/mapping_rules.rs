@@ -1,5 +1,5 @@
-//! `attribute_mapping` (waldur-behaviour.md §2.3): an object whose keys are writable user fields
-//! and whose values are non-empty strings of claim names.
+//! `attribute_mapping` (`docs/decisions.md`, "Field rules"): an object whose keys are writable user
+//! fields and whose values are non-empty strings of claim names.
 
 mod common;
 

@@ -1,4 +1,5 @@
-//! Property tests of the domain rules (DECISIONS §2: every bad input is a 4xx, never a 5xx).
+//! Property tests of the domain rules (`docs/decisions.md`, "Errors": every bad input is a
+//! 4xx, never a 5xx).
 //!
 //! Generated inputs, from a fixed seed so that a failure reproduces (set `IDP_PROPTEST_SEED` to
 //! try another, `PROPTEST_CASES` to change the number of cases):

@@ -1,4 +1,5 @@
-//! `protected_fields` (waldur-behaviour.md §2.5): a list of non-blank strings, any values.
+//! `protected_fields` (`docs/decisions.md`, "Field rules"): a list of non-blank strings, any
+//! values.
 
 mod common;
 

@@ -1,4 +1,5 @@
-//! The provider as the API serves it (waldur-behaviour.md §1, DECISIONS.md §4): 21 keys for staff
+//! The provider as the API serves it (`docs/decisions.md`, "Wire compatibility" and "Secrets,
+//! users and tokens"): 21 keys for staff
 //! in the reference's order, 16 for everyone else, and `client_secret` only when it is exposed.
 
 mod common;

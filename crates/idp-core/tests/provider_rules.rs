@@ -1,5 +1,5 @@
-//! Provider names (waldur-behaviour.md §2.1, DECISIONS.md §3) and the object-level
-//! discovery-URL host rules (§2.2).
+//! Provider names (`docs/decisions.md`, "Provider names and defaults") and the object-level
+//! discovery-URL host rules.
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! `allowed_redirects` (waldur-behaviour.md §2.4): a list of origins, each a non-blank string,
-//! checked one by one against seven rules and then normalised.
+//! `allowed_redirects` (`docs/decisions.md`, "Field rules"): a list of origins, each a non-blank
+//! string, checked one by one against seven rules and then normalised.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! JSON types accepted by each kind of field (waldur-behaviour.md §2, generic field messages):
+//! JSON types accepted by each kind of field (`docs/decisions.md`, "Field rules"):
 //! string fields take strings and numbers, boolean fields take booleans, 1/0 and the usual
 //! spellings, and anything else gets the field's message.
 

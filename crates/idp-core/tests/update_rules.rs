@@ -1,4 +1,4 @@
-//! Update bodies (waldur-behaviour.md §3.2, §3.3, DECISIONS.md §2): `PUT` requires the four
+//! Update bodies (`docs/decisions.md`, "Field rules"): `PUT` requires the four
 //! create fields but `provider`, `PATCH` requires nothing, `provider` is ignored, the host rule
 //! uses the stored provider, no defaults are applied and a mapping replaces the stored one.
 

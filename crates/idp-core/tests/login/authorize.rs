@@ -1,5 +1,5 @@
-//! The authorization request (`waldur-login-flow.md` §1.3, the reference's
-//! `OAuthViewInitTest`), the callback checks, and the logout URL (§6.1).
+//! The authorization request (the reference's `OAuthViewInitTest`), the callback checks, and
+//! the logout URL.
 
 use idp_core::Provider;
 use idp_core::login::{

@@ -1,4 +1,4 @@
-//! Coercing claim values into user fields (`waldur-login-flow.md` §4.2), with the reference's
+//! Coercing claim values into user fields (the reference's rules), with the reference's
 //! `SchacPersonalUniqueIDParsingTest` and `EnabledUserProfileAttributesSyncTest` cases.
 
 use idp_core::USER_FIELDS;

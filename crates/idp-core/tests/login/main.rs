@@ -1,5 +1,5 @@
 //! The login flow's pure logic (`idp_core::login`), checked against the reference's own test
-//! cases (`waldur-login-flow.md` §8.1) and our additions (DECISIONS §9-§10): claim
+//! cases and our additions (`docs/decisions.md`, "Logging people in"): claim
 //! addressing, coercions, the mapping trace, choosing and updating users, redirects and the
 //! authorization and logout URLs. One test binary; each module is one concept.
 

@@ -1,4 +1,4 @@
-//! Where a login returns (`waldur-login-flow.md` §5.2) and the URLs that send the browser
+//! Where a login returns (as in the reference) and the URLs that send the browser
 //! there, with the reference's `MultiHomeportRedirectTest` and default-init cases.
 
 use idp_core::login::{

@@ -1,4 +1,4 @@
-//! Choosing the user a login signs in and what it changes (`waldur-login-flow.md` §4.3-§4.6),
+//! Choosing the user a login signs in and what it changes (as in the reference),
 //! with the reference's `OIDCEmailMatchmakingTest`, role and TARA cases.
 
 use idp_core::login::{
