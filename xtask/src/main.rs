@@ -19,8 +19,9 @@ commands:
   test    run the whole test suite on SQLite and PostgreSQL (starts PostgreSQL if it is down);
           the last line names the extra suites (IDP_DISCOVERY_CORPUS, IDP_REFERENCE_OPENAPI)
           that were skipped; IDP_REQUIRE_EXTRA_SUITES=1 makes their absence a failure
-  ci      what CI runs: rustfmt check, no citation of documents outside the repository,
-          docs/openapi.json up to date, clippy with warnings denied, then `test`
+  ci      what CI runs: rustfmt check, no citation of documents outside the repository, no
+          unused dependency (cargo machete), docs/openapi.json up to date, clippy with
+          warnings denied, then `test`
   openapi write docs/openapi.json from the code (the document served at /api/schema/)
   bench   load-test the release server on SQLite and PostgreSQL with wrk; writes
           docs/benchmarks.md (options: --duration SECONDS, --growth-max N, --only sqlite|postgres)
@@ -75,6 +76,7 @@ fn ci() -> Result<()> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
     check_citations()?;
+    check_unused_dependencies()?;
     check_openapi()?;
     let mut clippy = cargo();
     clippy.args([
@@ -128,6 +130,23 @@ fn check_citations() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Fails when a crate's manifest names a dependency its code does not use. `cargo machete` scans
+/// the sources, so it is fast and may be wrong; where it is, the crate lists the dependency under
+/// `[package.metadata.cargo-machete] ignored`, with the reason.
+fn check_unused_dependencies() -> Result<()> {
+    let mut machete = cargo();
+    // cargo-machete takes itself for a `cargo run` program, and `machete` for a path, when it
+    // sees `CARGO_PKG_NAME`, which `cargo run` set for xtask.
+    machete
+        .arg("machete")
+        .env_remove("CARGO_PKG_NAME")
+        .current_dir(workspace_root());
+    run(machete).context(
+        "a crate names a dependency it does not use (`cargo machete`; install it with \
+         `cargo install cargo-machete --locked`)",
+    )
 }
 
 /// Whether `line` names a document that lives outside the repository. The names are built from
