@@ -20,8 +20,9 @@ commands:
           the last line names the extra suites (IDP_DISCOVERY_CORPUS, IDP_REFERENCE_OPENAPI)
           that were skipped; IDP_REQUIRE_EXTRA_SUITES=1 makes their absence a failure
   ci      what CI runs: rustfmt check, no citation of documents outside the repository, no
-          unused dependency (cargo machete), docs/openapi.json up to date, clippy with
-          warnings denied, then `test`
+          unused dependency (cargo machete), the libraries' docs without warnings, idp-core
+          and idp-oidc packaged, docs/openapi.json up to date, clippy with warnings denied,
+          then `test`
   openapi write docs/openapi.json from the code (the document served at /api/schema/)
   bench   load-test the release server on SQLite and PostgreSQL with wrk; writes
           docs/benchmarks.md (options: --duration SECONDS, --growth-max N, --only sqlite|postgres)
@@ -77,6 +78,8 @@ fn ci() -> Result<()> {
     run(fmt)?;
     check_citations()?;
     check_unused_dependencies()?;
+    check_library_docs()?;
+    check_packages()?;
     check_openapi()?;
     let mut clippy = cargo();
     clippy.args([
@@ -147,6 +150,31 @@ fn check_unused_dependencies() -> Result<()> {
         "a crate names a dependency it does not use (`cargo machete`; install it with \
          `cargo install cargo-machete --locked`)",
     )
+}
+
+/// The libraries whose documentation must build without a warning (broken links, missing docs).
+const DOCUMENTED: [&str; 4] = ["idp-core", "idp-oidc", "idp-store", "idp-http"];
+
+/// The crates published for other programs (`docs/embedding.md`).
+const PUBLISHED: [&str; 2] = ["idp-core", "idp-oidc"];
+
+/// Builds the libraries' documentation with warnings denied.
+fn check_library_docs() -> Result<()> {
+    let mut doc = cargo();
+    doc.args(["doc", "--no-deps"])
+        .args(DOCUMENTED.iter().flat_map(|name| ["-p", name]))
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(doc)
+}
+
+/// Packages the published crates as crates.io would receive them: the manifests are complete and
+/// the README and license files are in. Their code is built by the other steps.
+fn check_packages() -> Result<()> {
+    let mut package = cargo();
+    package
+        .args(["package", "--allow-dirty", "--no-verify"])
+        .args(PUBLISHED.iter().flat_map(|name| ["-p", name]));
+    run(package)
 }
 
 /// Whether `line` names a document that lives outside the repository. The names are built from
