@@ -19,8 +19,10 @@ commands:
   test    run the whole test suite on SQLite and PostgreSQL (starts PostgreSQL if it is down);
           the last line names the extra suites (IDP_DISCOVERY_CORPUS, IDP_REFERENCE_OPENAPI)
           that were skipped; IDP_REQUIRE_EXTRA_SUITES=1 makes their absence a failure
-  ci      what CI runs: rustfmt check, docs/openapi.json up to date, clippy with warnings
-          denied, then `test`
+  ci      what CI runs: rustfmt check, no citation of documents outside the repository, no
+          unused dependency (cargo machete), the libraries' docs without warnings, idp-core
+          and idp-oidc packaged, docs/openapi.json up to date, clippy with warnings denied,
+          then `test`
   openapi write docs/openapi.json from the code (the document served at /api/schema/)
   bench   load-test the release server on SQLite and PostgreSQL with wrk; writes
           docs/benchmarks.md (options: --duration SECONDS, --growth-max N, --only sqlite|postgres)
@@ -74,6 +76,10 @@ fn ci() -> Result<()> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
+    check_citations()?;
+    check_unused_dependencies()?;
+    check_library_docs()?;
+    check_packages()?;
     check_openapi()?;
     let mut clippy = cargo();
     clippy.args([
@@ -87,6 +93,109 @@ fn ci() -> Result<()> {
     ]);
     run(clippy)?;
     test(&[])
+}
+
+/// Fails, listing `file:line`, when a tracked file cites a document outside the repository:
+/// comments and docs cite `docs/decisions.md` and the other pages under `docs/` instead.
+fn check_citations() -> Result<()> {
+    let root = workspace_root();
+    let listed = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(&root)
+        .output()
+        .context("cannot run git ls-files")?;
+    if !listed.status.success() {
+        bail!("git ls-files failed with {}", listed.status);
+    }
+    let mut found = Vec::new();
+    for path in String::from_utf8_lossy(&listed.stdout).split('\0') {
+        if path.is_empty()
+            || path == "docs/openapi.json"
+            || path.starts_with("fixtures/oidc-provider/node_modules/")
+            || path.ends_with("package-lock.json")
+        {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(root.join(path)) else {
+            continue; // listed but deleted in the working tree
+        };
+        for (index, line) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+            if cites_outside_document(line) {
+                found.push(format!("{path}:{}: {}", index + 1, line.trim()));
+            }
+        }
+    }
+    if !found.is_empty() {
+        bail!(
+            "these lines cite documents outside the repository; cite docs/decisions.md (by \
+             section name) or another page under docs/ instead:\n{}",
+            found.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Fails when a crate's manifest names a dependency its code does not use. `cargo machete` scans
+/// the sources, so it is fast and may be wrong; where it is, the crate lists the dependency under
+/// `[package.metadata.cargo-machete] ignored`, with the reason.
+fn check_unused_dependencies() -> Result<()> {
+    let mut machete = cargo();
+    // cargo-machete takes itself for a `cargo run` program, and `machete` for a path, when it
+    // sees `CARGO_PKG_NAME`, which `cargo run` set for xtask.
+    machete
+        .arg("machete")
+        .env_remove("CARGO_PKG_NAME")
+        .current_dir(workspace_root());
+    run(machete).context(
+        "a crate names a dependency it does not use (`cargo machete`; install it with \
+         `cargo install cargo-machete --locked`)",
+    )
+}
+
+/// The libraries whose documentation must build without a warning (broken links, missing docs).
+const DOCUMENTED: [&str; 4] = ["idp-core", "idp-oidc", "idp-store", "idp-http"];
+
+/// The crates published for other programs (`docs/embedding.md`).
+const PUBLISHED: [&str; 2] = ["idp-core", "idp-oidc"];
+
+/// Builds the libraries' documentation with warnings denied.
+fn check_library_docs() -> Result<()> {
+    let mut doc = cargo();
+    doc.args(["doc", "--no-deps"])
+        .args(DOCUMENTED.iter().flat_map(|name| ["-p", name]))
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(doc)
+}
+
+/// Packages the published crates as crates.io would receive them: the manifests are complete and
+/// the README and license files are in. Their code is built by the other steps.
+fn check_packages() -> Result<()> {
+    let mut package = cargo();
+    package
+        .args(["package", "--allow-dirty", "--no-verify"])
+        .args(PUBLISHED.iter().flat_map(|name| ["-p", name]));
+    run(package)
+}
+
+/// Whether `line` names a document that lives outside the repository. The names are built from
+/// pieces so that this function does not match itself.
+fn cites_outside_document(line: &str) -> bool {
+    let names = [
+        ["DECI", "SIONS"].concat(),
+        ["waldur-", "behaviour"].concat(),
+        ["waldur-", "login-flow"].concat(),
+        ["STACK", ".md"].concat(),
+        ["STYLE", ".md"].concat(),
+    ];
+    // The spec directory only where its name starts a word: a path, not part of a longer name.
+    let spec_dir = ["spec", "/"].concat();
+    names.iter().any(|name| line.contains(name.as_str()))
+        || line.match_indices(spec_dir.as_str()).any(|(at, _)| {
+            !line[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        })
 }
 
 /// The test that compares the committed `docs/openapi.json` with the document the code
@@ -236,4 +345,35 @@ fn ensure_oidc_provider_fixture() -> Result<()> {
     npm.args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&dir);
     run(npm).context("the login tests need Node.js and npm: install them, then run `npm ci --prefix fixtures/oidc-provider`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cites_outside_document;
+
+    #[test]
+    fn citations_of_outside_documents_are_found() {
+        for line in [
+            &format!("// see {}S §2", "DECISION"),
+            &format!("//! ({}-{}.md §5.3)", "waldur", "behaviour"),
+            &format!("({}.md G5)", "STACK"),
+            &format!("Behaviour follows `{}/x.md`", "spec"),
+            &format!("{}/waldur.md", "spec"),
+        ] {
+            assert!(cites_outside_document(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn own_documents_and_longer_names_are_not_citations() {
+        for line in [
+            "// (`docs/decisions.md`, \"Errors\")",
+            "https://openid.net/specs/openid-connect-core-1_0.html",
+            &format!("let re{}/ = 1;", "spec"),
+            &format!("crates/idp-server/tests/in{}/main.rs", "spec"),
+            "the reference's behaviour",
+        ] {
+            assert!(!cites_outside_document(line), "{line}");
+        }
+    }
 }

@@ -39,3 +39,8 @@ pub use provider::{
 };
 pub use redirects::normalise_redirects;
 pub use url_rules::{UrlParts, check_discovery_url_for_provider, is_valid_django_url, split_url};
+
+/// The README's examples, compiled and run with the doctests so that they keep working.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

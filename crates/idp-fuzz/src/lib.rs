@@ -3,7 +3,8 @@
 //! plain `cargo test`, the seed corpus (`seeds/<target>/`) and every crash input found
 //! (`regressions/<target>/`).
 //!
-//! Each harness takes raw bytes and panics when a rule of DECISIONS §2 or §6 is broken: a parser
+//! Each harness takes raw bytes and panics when a rule of `docs/decisions.md` ("Errors",
+//! "Discovery fetches") is broken: a parser
 //! panicked, an error is not in one of the three DRF shapes, or an accepted value is not what
 //! was asked for (see each function). Returning normally means the input was handled.
 

@@ -1,6 +1,6 @@
-//! How the API words a discovery failure: the reference's messages, word for word, chosen from
-//! what `idp-oidc` reports ([`FetchErrorKind`]). Each operation words failures its own way
-//! (waldur-behaviour.md §3.1 step 4, §5.2 and §6); the HTTP layer wraps the message as
+//! How the API words a discovery failure: the reference's messages, word for word, chosen from what
+//! `idp-oidc` reports ([`FetchErrorKind`]). Each operation words failures its own way (as the
+//! reference does; `docs/decisions.md`, "Discovery fetches"); the HTTP layer wraps the message as
 //! `{"discovery_url": ["<message>"]}`.
 //!
 //! The SSRF guard's refusals read as the guard's own message, which is the reference's.
@@ -14,7 +14,7 @@ const CREATE_TRANSPORT: &str = "Unable to discover endpoints.";
 /// What create and update say about every document they cannot use.
 const CREATE_PARSE: &str = "Unable to parse JSON in discovery response.";
 
-/// The message of creating and updating a provider (waldur-behaviour.md §3.1 step 4): the
+/// The message of creating and updating a provider, as the reference words it: the
 /// guard's message, "Unable to discover endpoints." for any transport failure, and "Unable to
 /// parse JSON in discovery response." for a document that is not a JSON object with the three
 /// endpoints.
@@ -26,7 +26,7 @@ pub(crate) fn create_message(error: &FetchError) -> String {
     }
 }
 
-/// The message of `discover_metadata` (waldur-behaviour.md §5.2): guard messages as they are,
+/// The message of `discover_metadata`, as the reference words it: guard messages as they are,
 /// then one message per kind of transport failure, then the document's problems.
 pub(crate) fn action_message(error: &FetchError) -> String {
     match error.kind() {
@@ -71,7 +71,7 @@ pub(crate) fn action_message(error: &FetchError) -> String {
     }
 }
 
-/// The message of `generate-mapping` (waldur-behaviour.md §6), where every transport failure,
+/// The message of `generate-mapping`, as the reference words it: every transport failure,
 /// TLS and time-outs included, reads "Unable to fetch discovery document: …". Document problems
 /// and guard refusals read as in [`action_message`].
 pub(crate) fn mapping_message(error: &FetchError) -> String {

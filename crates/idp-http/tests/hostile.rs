@@ -1,4 +1,5 @@
-//! Hostile input against the real server (DECISIONS §2: every bad input is a 4xx, never a 5xx).
+//! Hostile input against the real server (`docs/decisions.md`, "Errors": every bad input is a
+//! 4xx, never a 5xx).
 //!
 //! The app runs in-process on `127.0.0.1:0`, once on a SQLite and once on a PostgreSQL test
 //! database, and a seeded generator sends it requests over raw TCP from many connections at

@@ -133,7 +133,7 @@ impl DiscoveryDocument {
         })
     }
 
-    /// The `generate-mapping` suggestion (waldur-behaviour.md §6). Endpoints are not required.
+    /// The `generate-mapping` suggestion, as the reference makes it. Endpoints are not required.
     pub fn generate_mapping(&self) -> Result<GeneratedMapping, FetchError> {
         let claims = self.claims_supported()?;
         let scopes = self.scopes_supported()?;

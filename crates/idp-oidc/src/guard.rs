@@ -1,7 +1,7 @@
 //! The SSRF guard: which URLs and addresses a discovery fetch may reach.
 //!
-//! The rules are the reference's (waldur-behaviour.md §5.1) with the product's additions
-//! (DECISIONS §6): the guard runs on every redirect hop, and the connection is made to exactly the
+//! The rules are the reference's with the product's additions (`docs/decisions.md`, "Discovery
+//! fetches"): the guard runs on every redirect hop, and the connection is made to exactly the
 //! addresses it checked.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -104,3 +104,8 @@ pub use report::{MetadataReport, ReportEndpoints};
 
 /// The `openidconnect` crate, whose typed metadata [`DiscoveryDocument::metadata`] returns.
 pub use openidconnect;
+
+/// The README's examples, compiled and run with the doctests so that they keep working.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

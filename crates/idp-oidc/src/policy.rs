@@ -6,9 +6,9 @@ use ipnet::IpNet;
 
 /// The limits and exceptions every discovery fetch runs under.
 ///
-/// The defaults are the product's (DECISIONS §6): 10 s for the whole fetch, a 1 MiB body, at most
-/// 5 redirects, and documents cached for 5 minutes. `allow_networks` is empty, so loopback,
-/// link-local, multicast, reserved and unspecified addresses are refused.
+/// The defaults are the product's (`docs/decisions.md`, "Discovery fetches"): 10 s for the whole
+/// fetch, a 1 MiB body, at most 5 redirects, and documents cached for 5 minutes. `allow_networks`
+/// is empty, so loopback, link-local, multicast, reserved and unspecified addresses are refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchPolicy {
     /// Networks the fetcher may reach even where the SSRF guard would refuse them, for tests and

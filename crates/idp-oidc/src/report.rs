@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::document::{DiscoveryDocument, REQUIRED_ENDPOINTS};
 use crate::error::FetchError;
 
-/// What `discover_metadata` answers (waldur-behaviour.md §5.3). It serializes to exactly the
+/// What `discover_metadata` answers, as the reference does. It serializes to exactly the
 /// reference's keys, in the reference's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MetadataReport {
@@ -43,7 +43,7 @@ pub struct ReportEndpoints {
 }
 
 impl DiscoveryDocument {
-    /// The `discover_metadata` report (waldur-behaviour.md §5.3). The three required endpoints
+    /// The `discover_metadata` report, as the reference makes it. The three required endpoints
     /// must be present; the claim and scope lists must be lists of strings when present.
     pub fn metadata_report(&self) -> Result<MetadataReport, FetchError> {
         MetadataReport::from_document(self)

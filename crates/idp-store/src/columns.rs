@@ -1,9 +1,10 @@
 //! How each kind of provider field (`idp_core::ValueKind`) is kept in a column, on both
 //! backends.
 //!
-//! The backends share only a few SQL types (STACK.md G5), so lists and the attribute mapping
-//! are kept as JSON text. The column types are named per kind, not computed from the field's
-//! type: `diesel::table!` does not compile with a trait's associated type as a column type.
+//! The backends share only a few SQL types (`docs/decisions.md`, "Storage"), so lists and the
+//! attribute mapping are kept as JSON text. The column types are named per kind, not computed from
+//! the field's type: `diesel::table!` does not compile with a trait's associated type as a column
+//! type.
 
 use idp_core::AttributeMapping;
 

@@ -122,7 +122,7 @@ type Backend = <crate::conn::DbConnection as Connection>::Backend;
 impl Row {
     /// The row's columns, for `RETURNING`: the column tuple [`Selectable`] derives from the
     /// row's fields. `Row::as_returning()` does not compile with the MultiConnection backend
-    /// (STACK.md G5), and `Row::as_select()` serves the selects.
+    /// (`docs/decisions.md`, "Storage"), and `Row::as_select()` serves the selects.
     pub(crate) fn columns() -> <Row as Selectable<Backend>>::SelectExpression {
         <Row as Selectable<Backend>>::construct_selection()
     }

@@ -1,6 +1,6 @@
 //! Turning one claim value into one field value, or saying why it was skipped.
 //!
-//! The rules are the reference's (`waldur-login-flow.md` §4.2), in its order:
+//! The rules are the reference's, in its order:
 //!
 //! 1. A list for a list field is kept. For any other field an empty list is empty, a
 //!    one-item list is that item, and a longer list is skipped (multi-value).

@@ -4,7 +4,7 @@
 //! what the store found, random values and URLs. Nothing reads a clock, draws a random
 //! number or does I/O, so an embedding service decides those, and tests need no fakes.
 //!
-//! A login runs these steps (`waldur-login-flow.md`, DECISIONS §9):
+//! A login runs these steps (the reference's flow; `docs/decisions.md`, "Logging people in"):
 //!
 //! * init: [`authorization_url`] with fresh `state`, `nonce` and PKCE verifier;
 //! * complete: [`check_state`], [`pkce_verifier_for_exchange`], then

@@ -1,4 +1,4 @@
-//! Where the browser goes after a login (`waldur-login-flow.md` §5.2), and the URLs that
+//! Where the browser goes after a login (as in the reference), and the URLs that
 //! send it there.
 
 use url::form_urlencoded;

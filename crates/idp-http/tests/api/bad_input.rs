@@ -1,6 +1,6 @@
 //! Every bad input gets a 4xx with the exact DRF-shaped body, and changes nothing: no row is
-//! written or altered and no discovery document is fetched (waldur-behaviour.md §2, §8;
-//! DECISIONS §2).
+//! written or altered and no discovery document is fetched (`docs/decisions.md`, "Errors" and
+//! "Field rules").
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! The order in which a request's problems are answered (waldur-behaviour.md §3 and §4): first
+//! The order in which a request's problems are answered (the reference's order): first
 //! who the caller is and whether they may act, then, for an update, whether the provider exists
 //! and `If-Match` agrees, and only then the body: its content type, size and JSON. A token that
 //! has to be looked up in the database answers no later than the body's problems would.

@@ -1,6 +1,6 @@
 //! `discover_metadata` and `generate-mapping` through the API: the golden answer for every own
 //! discovery document served on loopback (and for the real-world corpus when it is present), the
-//! worked examples, and the failures of §5.1-§5.2.
+//! worked examples, and the reference's guard and fetch failures.
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,5 @@
 //! What create and update answer when the discovery document cannot be fetched or used
-//! (waldur-behaviour.md §3.1 step 4, DECISIONS §2 and §6): 400 `{"discovery_url": ["<message>"]}`
+//! (`docs/decisions.md`, "Errors" and "Discovery fetches"): 400 `{"discovery_url": ["<message>"]}`
 //! with the reference's create messages, and nothing stored or changed.
 
 use std::net::TcpListener;

@@ -1,5 +1,5 @@
 //! Page-number pagination of the list: a bare-array body, `X-Result-Count` and `Link` headers
-//! (waldur-behaviour.md §8, DECISIONS §1).
+//! (the reference's; `docs/decisions.md`, "Wire compatibility").
 
 use idp_core::Provider;
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Who may do what: the permission table of waldur-behaviour.md §4, the 401/403 bodies, and
+//! Who may do what: the reference's permission table, the 401/403 bodies, and
 //! `Token` authentication (bad tokens fail even where anonymous access is allowed).
 
 use idp_core::Provider;
@@ -388,7 +388,7 @@ async fn other_authorization_schemes_are_treated_as_anonymous(backend: Backend) 
     app.check(&cases, Effects::NoWritesNoFetch).await;
 }
 
-/// HEAD is a safe method (§4) and the reference's viewset serves it wherever it serves GET; our
+/// HEAD is a safe method and the reference's viewset serves it wherever it serves GET; our
 /// detail route advertises it in `Allow` too.
 async fn head_on_a_provider_answers_like_get_without_a_body(backend: Backend) {
     let (app, _, _) = app_with_two_providers(backend).await;

@@ -20,7 +20,8 @@ pub(crate) struct Answer {
 /// Sends the request `build` makes with a client pinned to the addresses the SSRF guard checked
 /// for `url`, and reads the answer.
 ///
-/// The same rules as discovery fetches apply (DECISIONS §6, §9): the guard and
+/// The same rules as discovery fetches apply (`docs/decisions.md`, "Discovery fetches" and
+/// "Logging people in"): the guard and
 /// `allow_networks`, no proxy, the policy's time limit over the whole call (guard, connection,
 /// body) and its body cap. Redirects are not followed: a 3xx is an answer like any other.
 pub(crate) async fn send(

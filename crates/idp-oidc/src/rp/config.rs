@@ -5,7 +5,7 @@ use std::fmt;
 use crate::policy::FetchPolicy;
 use crate::rp::metadata::ProviderLoginMetadata;
 
-/// How the client authenticates at the token endpoint (DECISIONS §9).
+/// How the client authenticates at the token endpoint (`docs/decisions.md`, "Logging people in").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuthMethod {
     /// `client_secret_basic`: `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`,

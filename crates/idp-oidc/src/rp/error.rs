@@ -1,7 +1,7 @@
 //! Why a login step failed.
 //!
 //! Every variant carries what the HTTP layer needs to word the reference's messages
-//! (`waldur-login-flow.md` §3.1, §3.4, §7.2), and nothing more: no client secret, authorization
+//! (see `docs/login-relying-party.md`, "Errors"), and nothing more: no client secret, authorization
 //! code, token or claim value appears in a message, a field or a source. `Display` is for humans
 //! and logs; the HTTP layer words its own answers from the variants.
 
@@ -122,9 +122,9 @@ pub enum TokenError {
     IdTokenNotAString,
 }
 
-/// Why an ID token was refused (DECISIONS §9). The checks run in the order of the variants
-/// that can be told apart before the signature is checked, then the signature, then the
-/// claims.
+/// Why an ID token was refused (`docs/decisions.md`, "Logging people in"). The checks run in the
+/// order of the variants that can be told apart before the signature is checked, then the
+/// signature, then the claims.
 #[derive(Debug, thiserror::Error)]
 pub enum IdTokenError {
     /// Not a compact JWS with a JSON header and a JSON object payload holding the required

@@ -1,4 +1,5 @@
-//! ID token verification (DECISIONS §9), with the `openidconnect` crate's verifier at its core.
+//! ID token verification (`docs/decisions.md`, "Logging people in"), with the `openidconnect`
+//! crate's verifier at its core.
 //!
 //! What the crate does here: parsing (`CoreIdToken`), the signature against a key set or, for
 //! HS*, the client secret (`IdTokenVerifier::new_confidential_client`, which never uses a JWKS

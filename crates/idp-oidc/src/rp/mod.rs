@@ -10,9 +10,10 @@
 //! 2. Make [`LoginSecrets`] (state, nonce, PKCE verifier), keep them, and send the browser to
 //!    [`RelyingParty::authorization_url`] with the parameters (built by `idp-core`).
 //! 3. On the callback, after checking `state`, call [`RelyingParty::complete`]: the callback's
-//!    `iss` is checked (RFC 9207), the code exchanged (client authentication per DECISIONS §9),
-//!    the ID token verified before anything else, userinfo fetched and bound to the ID token's
-//!    subject. The result carries the tokens and the claims.
+//!    `iss` is checked (RFC 9207), the code exchanged (client authentication per
+//!    `docs/decisions.md`, "Logging people in"), the ID token verified before anything else,
+//!    userinfo fetched and bound to the ID token's subject. The result carries the tokens and the
+//!    claims.
 //!
 //! Every call to the provider (token, userinfo, key set) goes through the SSRF guard with the
 //! policy's `allow_networks`, to the checked address only, without proxy, without following

@@ -67,7 +67,8 @@ pub struct LoginOutcome {
     pub id_token: Option<VerifiedIdToken>,
     /// The userinfo claims, when the configuration has a userinfo endpoint.
     pub userinfo: Option<Map<String, Value>>,
-    /// The ID token's claims overlaid by userinfo's (userinfo wins, DECISIONS §9).
+    /// The ID token's claims overlaid by userinfo's (userinfo wins; `docs/decisions.md`, "Logging
+    /// people in").
     pub claims: Map<String, Value>,
 }
 

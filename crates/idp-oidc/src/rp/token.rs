@@ -1,4 +1,5 @@
-//! The code exchange at the token endpoint (`waldur-login-flow.md` §3.1, DECISIONS §9).
+//! The code exchange at the token endpoint, as the reference makes it, with the client
+//! authentication of `docs/decisions.md`, "Logging people in".
 
 use std::fmt;
 

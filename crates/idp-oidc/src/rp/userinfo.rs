@@ -1,4 +1,4 @@
-//! The userinfo call (`waldur-login-flow.md` §3.2), with the subject check the reference lacks.
+//! The userinfo call, as the reference makes it, with the subject check the reference lacks.
 
 use openidconnect::AccessToken;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
