@@ -187,3 +187,39 @@ pub(crate) struct PageParams {
     /// Number of results to return per page.
     page_size: Option<isize>,
 }
+
+/// One changed field of an audit event: its value before and after (`null` for a field that
+/// did not exist yet or no longer does), or, for `client_secret`, only `changed: true`.
+#[derive(ToSchema)]
+pub(crate) struct AuditChange {
+    /// The field's name, as in the provider's body.
+    field: String,
+    /// The value before the change (absent for `client_secret`).
+    before: Option<serde_json::Value>,
+    /// The value after the change (absent for `client_secret`).
+    after: Option<serde_json::Value>,
+    /// Present, and true, for `client_secret` only: its values are never recorded.
+    changed: Option<bool>,
+}
+
+/// One audit event.
+#[derive(ToSchema)]
+pub(crate) struct AuditEvent {
+    /// Increasing with the time of writing.
+    id: i64,
+    /// When the change was committed (ISO 8601, UTC).
+    #[schema(format = DateTime)]
+    occurred_at: String,
+    /// `create`, `update`, `delete`, `refresh` or `reseal`.
+    action: String,
+    /// The provider's name.
+    provider: String,
+    /// The username of the caller, or `system`.
+    actor: String,
+    /// The first 12 hexadecimal digits of the SHA-256 of the caller's token, if one was used.
+    actor_token: Option<String>,
+    /// The request's `X-Request-Id`, if the change came through the API.
+    request_id: Option<String>,
+    /// The fields that changed, in the provider body's order.
+    changes: Vec<AuditChange>,
+}

@@ -6,6 +6,7 @@
 //! codes; the domain rules live in `idp-core`, storage in `idp-store` and discovery in
 //! `idp-oidc`.
 
+mod audit;
 mod auth;
 mod body;
 mod db;

@@ -17,10 +17,11 @@ use utoipa::openapi::{self, OpenApi as Document, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::handlers::{create, delete, discover, list, retrieve, update};
+use crate::handlers::{create, delete, discover, history, list, retrieve, update};
 use crate::json::{
-    DiscoverMetadataRequestRequest, DiscoverMetadataResponse, ErrorDetail, IdentityProvider,
-    IdentityProviderRequest, PageParams, PatchedIdentityProviderRequest, WaldurFieldSuggestion,
+    AuditChange, AuditEvent, DiscoverMetadataRequestRequest, DiscoverMetadataResponse, ErrorDetail,
+    IdentityProvider, IdentityProviderRequest, PageParams, PatchedIdentityProviderRequest,
+    WaldurFieldSuggestion,
 };
 
 /// Where the document is served.
@@ -45,6 +46,8 @@ pub const DOCS_PATH: &str = "/api/docs/";
         delete::delete,
         discover::discover_metadata,
         discover::generate_mapping,
+        history::history,
+        history::audit_events,
         crate::login::default_init,
         crate::login::init,
         crate::login::complete,
@@ -53,6 +56,8 @@ pub const DOCS_PATH: &str = "/api/docs/";
         crate::login::me,
     ),
     components(schemas(
+        AuditChange,
+        AuditEvent,
         IdentityProvider,
         IdentityProviderRequest,
         PatchedIdentityProviderRequest,

@@ -3,9 +3,13 @@
 use diesel::prelude::*;
 use idp_core::Provider;
 
+use crate::audit::{
+    AuditAction, AuditContext, AuditEvent, lock_provider_writes, provider_changes, record, restore,
+};
 use crate::conn::{Backend, DbConnection};
 use crate::error::StoreError;
 use crate::provider_rows::{Row, changes, now};
+use crate::schema::audit_events as ae;
 use crate::schema::identity_providers as ip;
 use crate::secrets::SecretBox;
 use crate::store::Store;
@@ -24,17 +28,47 @@ pub enum ImportOutcome {
 impl Store {
     /// Creates or replaces each provider by name, all in one transaction; with `dry_run` the
     /// transaction is rolled back, so nothing changes but the outcomes are the same.
+    ///
+    /// Each create and update is audited as done by the system.
     pub fn import_providers(
         &self,
         providers: &[Provider],
         dry_run: bool,
     ) -> Result<Vec<ImportOutcome>, StoreError> {
+        self.import_with_history(providers, &[], dry_run)
+    }
+
+    /// [`Store::import_providers`], also restoring the audit `history` of an export (events
+    /// already held, same time, provider, action and actor, are not written twice), in the same
+    /// transaction and before the import's own events.
+    pub fn import_with_history(
+        &self,
+        providers: &[Provider],
+        history: &[AuditEvent],
+        dry_run: bool,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
+        let context = AuditContext::system();
         let mut outcomes = Vec::with_capacity(providers.len());
         let result = conn.transaction::<_, StoreError, _>(|conn| {
+            lock_provider_writes(conn)?;
+            let mut fresh = Vec::new();
+            for event in history {
+                let held: i64 = ae::table
+                    .filter(ae::occurred_at.eq(event.occurred_at))
+                    .filter(ae::provider.eq(&event.provider))
+                    .filter(ae::action.eq(event.action.as_str()))
+                    .filter(ae::actor.eq(&event.actor))
+                    .count()
+                    .get_result(conn)?;
+                if held == 0 {
+                    fresh.push(event.clone());
+                }
+            }
+            restore(conn, &fresh)?;
             for provider in providers {
-                outcomes.push(upsert(conn, secrets, provider)?);
+                outcomes.push(upsert(conn, secrets, provider, &context)?);
             }
             if dry_run {
                 // Undo everything, keeping the outcomes.
@@ -66,11 +100,14 @@ impl Store {
     pub fn reseal_secrets(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
+        let context = AuditContext::system();
         conn.transaction::<_, StoreError, _>(|conn| {
-            let rows: Vec<(i64, String)> =
-                ip::table.select((ip::id, ip::client_secret)).load(conn)?;
+            lock_provider_writes(conn)?;
+            let rows: Vec<(i64, String, String)> = ip::table
+                .select((ip::id, ip::provider, ip::client_secret))
+                .load(conn)?;
             let mut count = 0;
-            for (id, sealed) in rows {
+            for (id, name, sealed) in rows {
                 if SecretBox::key_id_of(&sealed) == Some(secrets.primary_id()) {
                     continue;
                 }
@@ -78,6 +115,8 @@ impl Store {
                 diesel::update(ip::table.find(id))
                     .set(ip::client_secret.eq(secrets.seal(&plaintext)?))
                     .execute(conn)?;
+                let changes = serde_json::json!([{"field": "client_secret", "changed": true}]);
+                record(conn, &context, AuditAction::Reseal, &name, &changes)?;
                 count += 1;
             }
             Ok(count)
@@ -94,6 +133,7 @@ fn upsert(
     conn: &mut DbConnection,
     secrets: &SecretBox,
     provider: &Provider,
+    context: &AuditContext,
 ) -> Result<ImportOutcome, StoreError> {
     let existing: Option<Row> = ip::table
         .select(Row::as_select())
@@ -106,6 +146,14 @@ fn upsert(
             diesel::insert_into(ip::table)
                 .values((ip::created_at.eq(now()), &values))
                 .execute(conn)?;
+            let diff = provider_changes(None, Some(provider));
+            record(
+                conn,
+                context,
+                AuditAction::Create,
+                &provider.provider,
+                &diff,
+            )?;
             Ok(ImportOutcome::Created)
         }
         Some(row) => {
@@ -116,6 +164,14 @@ fn upsert(
             diesel::update(ip::table.filter(ip::provider.eq(&provider.provider)))
                 .set((&values, ip::version.eq(ip::version + 1)))
                 .execute(conn)?;
+            let diff = provider_changes(Some(&stored.provider), Some(provider));
+            record(
+                conn,
+                context,
+                AuditAction::Update,
+                &provider.provider,
+                &diff,
+            )?;
             Ok(ImportOutcome::Updated)
         }
     }

@@ -4,6 +4,7 @@ pub mod create;
 pub mod delete;
 pub mod discover;
 pub mod fallback;
+pub mod history;
 pub mod list;
 pub mod retrieve;
 pub mod update;
