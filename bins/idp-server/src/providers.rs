@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use idp_core::{ProviderNamePolicy, provider_from_export};
-use idp_store::ImportOutcome;
+use idp_store::{AuditEvent, ImportOutcome};
 use serde_json::Value;
 
 use crate::config::{DatabaseArgs, LogArgs};
@@ -20,6 +20,10 @@ pub enum ProvidersCommand {
         /// Include each provider's client secret in plaintext.
         #[arg(long)]
         with_secrets: bool,
+        /// Write `{"providers": [...], "history": [...]}`, the history being every audit event
+        /// (oldest first), instead of the bare array.
+        #[arg(long)]
+        with_history: bool,
         /// Write to this file instead of standard output (created with mode 0600).
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -28,8 +32,8 @@ pub enum ProvidersCommand {
         #[command(flatten)]
         log: LogArgs,
     },
-    /// Create or update providers from an exported JSON array, matched by `provider`. Every
-    /// entry is checked with the API's rules before anything is written; then all are written in
+    /// Create or update providers from an exported JSON array (or an export with history, whose
+    /// events are kept), matched by `provider`. Every entry is checked with the API's rules before anything is written; then all are written in
     /// one transaction, or none.
     Import {
         /// The exported JSON file (`-` for standard input).
@@ -52,6 +56,7 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
     match command {
         ProvidersCommand::Export {
             with_secrets,
+            with_history,
             output,
             database,
             log,
@@ -64,12 +69,24 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                 .iter()
                 .map(|p| p.provider.to_json(true, with_secrets))
                 .collect();
-            let text = serde_json::to_string_pretty(&providers)? + "\n";
+            let count = providers.len();
+            let document = if with_history {
+                let history: Vec<Value> = store
+                    .all_audit_events(None)?
+                    .iter()
+                    .map(AuditEvent::to_json)
+                    .collect();
+                eprintln!("exported {} audit event(s)", history.len());
+                serde_json::json!({"providers": providers, "history": history})
+            } else {
+                Value::Array(providers)
+            };
+            let text = serde_json::to_string_pretty(&document)? + "\n";
             match output {
                 Some(path) => write_private(&path, &text)?,
                 None => std::io::stdout().write_all(text.as_bytes())?,
             }
-            eprintln!("exported {} provider(s)", providers.len());
+            eprintln!("exported {count} provider(s)");
             Ok(())
         }
         ProvidersCommand::Import {
@@ -88,8 +105,7 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                 std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?
             };
-            let entries: Vec<Value> =
-                serde_json::from_str(&text).context("the file is not a JSON array")?;
+            let (entries, history) = read_export(&text)?;
             let store = database.open()?;
             store.migrate()?;
             let mut providers = Vec::with_capacity(entries.len());
@@ -125,7 +141,7 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                     failures.len()
                 );
             }
-            let outcomes = store.import_providers(&providers, dry_run)?;
+            let outcomes = store.import_with_history(&providers, &history, dry_run)?;
             let mut counts = [0usize; 3];
             for (provider, outcome) in providers.iter().zip(&outcomes) {
                 let (word, slot) = match outcome {
@@ -147,6 +163,33 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// The providers of an export, and its audit history (empty for a bare array).
+fn read_export(text: &str) -> Result<(Vec<Value>, Vec<AuditEvent>)> {
+    let value: Value = serde_json::from_str(text).context("the file is not JSON")?;
+    match value {
+        Value::Array(entries) => Ok((entries, Vec::new())),
+        Value::Object(mut object) => {
+            let Some(Value::Array(entries)) = object.remove("providers") else {
+                bail!("the file is neither a JSON array nor an object with a \"providers\" array");
+            };
+            let history = match object.remove("history") {
+                None => Vec::new(),
+                Some(Value::Array(events)) => events
+                    .iter()
+                    .enumerate()
+                    .map(|(index, event)| {
+                        AuditEvent::from_json(event)
+                            .with_context(|| format!("history entry {index} is not an audit event"))
+                    })
+                    .collect::<Result<_>>()?,
+                Some(_) => bail!("\"history\" is not an array"),
+            };
+            Ok((entries, history))
+        }
+        _ => bail!("the file is neither a JSON array nor an object with a \"providers\" array"),
     }
 }
 

@@ -223,3 +223,49 @@ pub(crate) struct AuditEvent {
     /// The fields that changed, in the provider body's order.
     changes: Vec<AuditChange>,
 }
+
+/// A provider's last refresh check.
+#[derive(ToSchema)]
+pub(crate) struct ProviderStatus {
+    /// The provider's name.
+    provider: String,
+    /// When it was last checked; null when never.
+    #[schema(format = DateTime)]
+    checked_at: Option<String>,
+    /// `success` or `failure`; null when never checked.
+    outcome: Option<String>,
+    /// Why the last check failed; null after a success.
+    last_error: Option<String>,
+    /// When a check last succeeded.
+    #[schema(format = DateTime)]
+    last_success_at: Option<String>,
+    /// What the last good check found different from the stored endpoints (and wrote).
+    drift: Vec<AuditChange>,
+    /// The key ids (`kid`) of the key set at the last good check, sorted.
+    jwks_key_ids: Vec<String>,
+    /// When the key ids were first seen or last changed.
+    #[schema(format = DateTime)]
+    jwks_changed_at: Option<String>,
+    /// How many times the key ids changed.
+    key_rotations: i64,
+}
+
+/// What a successful refresh did.
+#[derive(ToSchema)]
+pub(crate) struct RefreshReport {
+    /// The endpoints written, before and after; empty when nothing changed.
+    changes: Vec<AuditChange>,
+    /// True when the key ids differ from the previous good check's.
+    keys_rotated: bool,
+    /// The check as recorded.
+    status: ProviderStatus,
+}
+
+/// A refresh that failed: why, and the check as recorded.
+#[derive(ToSchema)]
+pub(crate) struct RefreshFailure {
+    /// What failed.
+    detail: String,
+    /// The check as recorded.
+    status: ProviderStatus,
+}

@@ -17,11 +17,11 @@ use utoipa::openapi::{self, OpenApi as Document, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::handlers::{create, delete, discover, history, list, retrieve, update};
+use crate::handlers::{create, delete, discover, history, list, refresh, retrieve, update};
 use crate::json::{
     AuditChange, AuditEvent, DiscoverMetadataRequestRequest, DiscoverMetadataResponse, ErrorDetail,
     IdentityProvider, IdentityProviderRequest, PageParams, PatchedIdentityProviderRequest,
-    WaldurFieldSuggestion,
+    ProviderStatus, RefreshFailure, RefreshReport, WaldurFieldSuggestion,
 };
 
 /// Where the document is served.
@@ -46,6 +46,8 @@ pub const DOCS_PATH: &str = "/api/docs/";
         delete::delete,
         discover::discover_metadata,
         discover::generate_mapping,
+        refresh::refresh,
+        refresh::status,
         history::history,
         history::audit_events,
         crate::login::default_init,
@@ -58,6 +60,9 @@ pub const DOCS_PATH: &str = "/api/docs/";
     components(schemas(
         AuditChange,
         AuditEvent,
+        ProviderStatus,
+        RefreshReport,
+        RefreshFailure,
         IdentityProvider,
         IdentityProviderRequest,
         PatchedIdentityProviderRequest,

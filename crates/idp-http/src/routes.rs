@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::handlers::fallback::{Permission, method_not_allowed, not_found};
-use crate::handlers::{create, delete, discover, history, list, retrieve, update};
+use crate::handlers::{create, delete, discover, history, list, refresh, retrieve, update};
 
 macro_rules! fallback {
     ($permission:expr, $allow:expr) => {
@@ -40,6 +40,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/{provider:[^/.]+}/history/")
                     .route(web::get().to(history::history))
+                    .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/refresh/")
+                    .route(web::post().to(refresh::refresh))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/status/")
+                    .route(web::get().to(refresh::status))
                     .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
             )
             .service(

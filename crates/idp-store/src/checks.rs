@@ -302,3 +302,60 @@ impl Store {
         Ok(applied)
     }
 }
+
+/// PostgreSQL advisory lock key held by the instance that refreshes providers (`"idp-rfsh"` as
+/// bytes), so that of several instances on one database one refreshes at a time.
+const REFRESH_LOCK: i64 = 0x6964_702d_7266_7368;
+
+/// The right to run a refresh round, held until dropped. On PostgreSQL it is a session advisory
+/// lock on a connection kept for the purpose; on SQLite every holder gets one (writes are
+/// serialised by the database, and a refresh writes only what changed).
+pub struct RefreshLock {
+    conn: Option<diesel::r2d2::PooledConnection<crate::conn::Manager>>,
+}
+
+impl std::fmt::Debug for RefreshLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshLock")
+            .field("advisory", &self.conn.is_some())
+            .finish()
+    }
+}
+
+impl Drop for RefreshLock {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            use diesel::connection::SimpleConnection;
+            // A failure leaves the lock to the session's end (the connection is then broken
+            // and dropped by the pool).
+            if let Err(error) =
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({REFRESH_LOCK})"))
+            {
+                tracing::warn!(%error, "the refresh lock could not be released");
+            }
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+impl Store {
+    /// The refresh lock if no other instance holds it now (`None` when one does); never waits.
+    pub fn try_refresh_lock(&self) -> Result<Option<RefreshLock>, StoreError> {
+        match self.backend {
+            crate::conn::Backend::Sqlite => Ok(Some(RefreshLock { conn: None })),
+            crate::conn::Backend::Postgres => {
+                let mut conn = self.conn()?;
+                let locked: Locked = diesel::sql_query(format!(
+                    "SELECT pg_try_advisory_lock({REFRESH_LOCK}) AS locked"
+                ))
+                .get_result(&mut conn)?;
+                Ok(locked.locked.then_some(RefreshLock { conn: Some(conn) }))
+            }
+        }
+    }
+}

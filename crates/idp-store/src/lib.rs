@@ -35,7 +35,7 @@ pub use audit::{
     token_fingerprint,
 };
 pub use bulk::ImportOutcome;
-pub use checks::{CheckOutcome, ProviderCheck, RefreshApplied};
+pub use checks::{CheckOutcome, ProviderCheck, RefreshApplied, RefreshLock};
 pub use conn::{Backend, DatabaseUrl, DbConnection, PoolConfig};
 pub use error::StoreError;
 pub use login::{LoginTransaction, NewLoginTransaction, Purged, Redeemed, TokenLogin, login_hash};

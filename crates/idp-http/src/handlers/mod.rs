@@ -6,6 +6,7 @@ pub mod discover;
 pub mod fallback;
 pub mod history;
 pub mod list;
+pub mod refresh;
 pub mod retrieve;
 pub mod update;
 

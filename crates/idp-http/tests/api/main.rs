@@ -14,4 +14,5 @@ mod discovery_failures;
 mod ops;
 mod pagination;
 mod permissions;
+mod refresh;
 mod snapshot;
