@@ -434,3 +434,133 @@ async fn three_instances_on_postgres_refresh_one_at_a_time() {
     // And the lock is free again afterwards.
     assert!(stores[2].try_refresh_lock().unwrap().is_some());
 }
+
+/// A loopback provider whose discovery document is answered only once the test opens the gate:
+/// it reports each request for the document as it arrives, and the most it held at once.
+struct GatedProvider {
+    base: String,
+    arrived: tokio::sync::mpsc::UnboundedReceiver<()>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+    most_held: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl GatedProvider {
+    async fn start() -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tell, arrived) = tokio::sync::mpsc::unbounded_channel();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let most_held = Arc::new(AtomicUsize::new(0));
+        let held = Arc::new(AtomicUsize::new(0));
+        let document = idp_document(&base, "kc").to_string();
+        let (gate2, most2) = (gate.clone(), most_held.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let (tell, gate, most, held) =
+                    (tell.clone(), gate2.clone(), most2.clone(), held.clone());
+                let document = document.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let read = socket.read(&mut buffer).await.unwrap_or(0);
+                        if read == 0 {
+                            return;
+                        }
+                        head.extend_from_slice(&buffer[..read]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let body = if head.starts_with("GET /kc/.well-known/openid-configuration") {
+                        let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let _ = tell.send(());
+                        gate.acquire().await.unwrap().forget();
+                        held.fetch_sub(1, Ordering::SeqCst);
+                        document
+                    } else {
+                        json!({"keys": []}).to_string()
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Self {
+            base,
+            arrived,
+            gate,
+            most_held,
+        }
+    }
+}
+
+/// Three instances on one PostgreSQL database start a round together while the provider holds
+/// its answer: exactly one is refreshing (its request is held), the other two have finished
+/// without refreshing; once the answer is let through, that one round completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_postgres_start_a_round_together_and_one_refreshes() {
+    let db = tokio::task::spawn_blocking(|| TestDatabase::new(Backend::Postgres))
+        .await
+        .unwrap();
+    let key = SecretKey::from_base64(&SecretKey::generate_base64()).unwrap();
+    let stores: Vec<_> = (0..3)
+        .map(|_| db.store_with(SecretBox::new(key.clone(), vec![])))
+        .collect();
+    let mut idp = GatedProvider::start().await;
+    let body = json!({
+        "provider": "kc", "client_id": "c", "client_secret": "s", "label": "K",
+        "discovery_url": format!("{}/kc/.well-known/openid-configuration", idp.base),
+    });
+    let provider = idp_core::NewProvider::parse(&body, &idp_core::ProviderNamePolicy::AnySlug)
+        .unwrap()
+        .into_provider(idp_core::ProviderEndpoints {
+            auth_url: "http://old/auth".into(),
+            token_url: "http://old/token".into(),
+            userinfo_url: "http://old/userinfo".into(),
+            logout_url: String::new(),
+        });
+    stores[0].insert_provider(&provider).unwrap();
+    let policy = FetchPolicy {
+        allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
+        ..FetchPolicy::default()
+    };
+    let (done, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    for store in &stores {
+        let refresher = Refresher::new(
+            AppState {
+                store: store.clone(),
+                discovery: DiscoveryClient::new(policy.clone()),
+                settings: ApiSettings::default(),
+            },
+            None,
+        );
+        let done = done.clone();
+        tokio::spawn(async move {
+            let _ = done.send(refresher.run_round().await);
+        });
+    }
+    // One round is now fetching the document, held by the provider.
+    idp.arrived.recv().await.unwrap();
+    // The two others end without refreshing, while that fetch is still held.
+    for _ in 0..2 {
+        let report = reports.recv().await.unwrap();
+        assert!(!report.ran, "{report:?}");
+    }
+    idp.gate.add_permits(1);
+    let report = reports.recv().await.unwrap();
+    assert_eq!((report.ran, report.succeeded, report.failed), (true, 1, 0));
+    assert_eq!(idp.most_held.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(idp.arrived.try_recv().is_err(), "one document fetch in all");
+    let refreshed = stores[1].get_provider("kc", false).unwrap().unwrap();
+    assert_eq!(
+        refreshed.provider.endpoints.token_url,
+        format!("{}/kc/token", idp.base)
+    );
+}
