@@ -30,6 +30,19 @@ pub(crate) struct AuditParams {
     since: Option<String>,
 }
 
+/// The filters of one provider's history, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "only the IntoParams impl uses this type")]
+pub(crate) struct HistoryParams {
+    /// Events of this actor only: a username, or `system`.
+    actor: Option<String>,
+    /// Events of this action only: `create`, `update`, `delete`, `refresh` or `reseal`.
+    action: Option<String>,
+    /// Events at or after this time (ISO 8601; a time without an offset is UTC).
+    since: Option<String>,
+}
+
 /// Every audit event, newest first.
 #[utoipa::path(
     get,
@@ -67,7 +80,7 @@ pub async fn audit_events(
     tag = "audit",
     summary = "A provider's audit history",
     description = "Staff only. The audit events of one provider, newest first, as `/api/audit-events/?provider=...` lists them; a deleted provider's history stays readable. 404 when the provider neither exists nor has any event.",
-    params(("provider" = String, Path), crate::json::PageParams, AuditParams),
+    params(("provider" = String, Path), crate::json::PageParams, HistoryParams),
     security(("tokenAuth" = [])),
     responses(
         (status = 200, description = "One page of events, newest first", body = [crate::json::AuditEvent], headers(
