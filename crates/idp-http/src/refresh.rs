@@ -317,3 +317,23 @@ fn with_jitter(interval: Duration) -> Duration {
     };
     interval + Duration::from_millis(extra)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::with_jitter;
+
+    #[test]
+    fn jitter_adds_at_most_a_tenth() {
+        for _ in 0..200 {
+            let waited = with_jitter(Duration::from_secs(6 * 3600));
+            assert!(waited >= Duration::from_secs(6 * 3600));
+            assert!(waited < Duration::from_secs(6 * 3600 + 2160));
+        }
+        assert_eq!(
+            with_jitter(Duration::from_millis(5)),
+            Duration::from_millis(5)
+        );
+    }
+}
