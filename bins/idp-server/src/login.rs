@@ -60,7 +60,7 @@ fn base_url(setting: &str, value: &str) -> Result<Url> {
 }
 
 /// `86400`, `90s`, `30m`, `24h`, `7d`; more than zero.
-fn duration(setting: &str, text: &str) -> Result<Duration> {
+pub(crate) fn duration(setting: &str, text: &str) -> Result<Duration> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => text.split_at(at),

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use idp_core::{Provider, ProviderNamePolicy, provider_from_export};
 use idp_oidc::guard::check_url_offline;
 use idp_oidc::parse_networks;
-use idp_store::ImportOutcome;
+use idp_store::{AuditEvent, ImportOutcome};
 use ipnet::IpNet;
 use serde_json::Value;
 
@@ -23,6 +23,10 @@ pub enum ProvidersCommand {
         /// Include each provider's client secret in plaintext.
         #[arg(long)]
         with_secrets: bool,
+        /// Write `{"providers": [...], "history": [...]}`, the history being every audit event
+        /// (oldest first), instead of the bare array.
+        #[arg(long)]
+        with_history: bool,
         /// Write to this file instead of standard output (created with mode 0600).
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -31,8 +35,8 @@ pub enum ProvidersCommand {
         #[command(flatten)]
         log: LogArgs,
     },
-    /// Create or update providers from an exported JSON array, matched by `provider`. Every
-    /// entry is checked with the API's rules before anything is written; then all are written in
+    /// Create or update providers from an exported JSON array (or an export with history, whose
+    /// events are kept), matched by `provider`. Every entry is checked with the API's rules before anything is written; then all are written in
     /// one transaction, or none.
     Import {
         /// The exported JSON file (`-` for standard input).
@@ -64,6 +68,7 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
     match command {
         ProvidersCommand::Export {
             with_secrets,
+            with_history,
             output,
             database,
             log,
@@ -76,12 +81,24 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                 .iter()
                 .map(|p| p.provider.to_json(true, with_secrets))
                 .collect();
-            let text = serde_json::to_string_pretty(&providers)? + "\n";
+            let count = providers.len();
+            let document = if with_history {
+                let history: Vec<Value> = store
+                    .all_audit_events(None)?
+                    .iter()
+                    .map(AuditEvent::to_json)
+                    .collect();
+                eprintln!("exported {} audit event(s)", history.len());
+                serde_json::json!({"providers": providers, "history": history})
+            } else {
+                Value::Array(providers)
+            };
+            let text = serde_json::to_string_pretty(&document)? + "\n";
             match output {
                 Some(path) => write_private(&path, &text)?,
                 None => std::io::stdout().write_all(text.as_bytes())?,
             }
-            eprintln!("exported {} provider(s)", providers.len());
+            eprintln!("exported {count} provider(s)");
             Ok(())
         }
         ProvidersCommand::Import {
@@ -100,8 +117,7 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                 .map_err(anyhow::Error::msg)
                 .context("IDP_DISCOVERY_ALLOW_NETWORKS")?;
             let text = read_limited(&file, max_size)?;
-            let entries: Vec<Value> =
-                serde_json::from_str(&text).context("the file is not a JSON array")?;
+            let (entries, history) = read_export(&text)?;
             let store = if dry_run {
                 // A database without the registry's tables (never migrated) holds no provider:
                 // every one would be created.
@@ -152,7 +168,7 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                 );
             }
             let outcomes = match &store {
-                Some(store) => store.import_providers(&providers, dry_run)?,
+                Some(store) => store.import_with_history(&providers, &history, dry_run)?,
                 // A dry run without a database: every provider would be created.
                 None => vec![ImportOutcome::Created; providers.len()],
             };
@@ -229,6 +245,33 @@ fn refused_urls(provider: &Provider, networks: &[IpNet]) -> Vec<(&'static str, S
             .map(|error| (field, error.to_string()))
     })
     .collect()
+}
+
+/// The providers of an export, and its audit history (empty for a bare array).
+fn read_export(text: &str) -> Result<(Vec<Value>, Vec<AuditEvent>)> {
+    let value: Value = serde_json::from_str(text).context("the file is not JSON")?;
+    match value {
+        Value::Array(entries) => Ok((entries, Vec::new())),
+        Value::Object(mut object) => {
+            let Some(Value::Array(entries)) = object.remove("providers") else {
+                bail!("the file is neither a JSON array nor an object with a \"providers\" array");
+            };
+            let history = match object.remove("history") {
+                None => Vec::new(),
+                Some(Value::Array(events)) => events
+                    .iter()
+                    .enumerate()
+                    .map(|(index, event)| {
+                        AuditEvent::from_json(event)
+                            .with_context(|| format!("history entry {index} is not an audit event"))
+                    })
+                    .collect::<Result<_>>()?,
+                Some(_) => bail!("\"history\" is not an array"),
+            };
+            Ok((entries, history))
+        }
+        _ => bail!("the file is neither a JSON array nor an object with a \"providers\" array"),
+    }
 }
 
 /// Writes `text` to `path` through a new file (mode 0600) in the same directory, renamed into

@@ -54,6 +54,39 @@ pub struct ServeArgs {
     /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT.
     #[arg(long, env = "IDP_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// How often every active provider's discovery document and key set are read again
+    /// (seconds, or a number with s, m, h or d; a tenth of jitter is added); 0 turns the
+    /// background refresher off. Of several instances on one PostgreSQL database, one refreshes
+    /// at a time.
+    #[arg(long, env = "IDP_REFRESH_INTERVAL", default_value = "6h")]
+    pub refresh_interval: String,
+    /// Days audit events are kept (pruned at each refresh round); unset keeps them forever.
+    #[arg(long, env = "IDP_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u64>,
+}
+
+impl ServeArgs {
+    /// The refresher's interval and the audit retention, checked.
+    pub fn refresh_settings(&self) -> Result<idp_http::RefreshSettings> {
+        let interval = match self.refresh_interval.trim() {
+            "0" => None,
+            text => Some(crate::login::duration("IDP_REFRESH_INTERVAL", text)?),
+        };
+        let audit_retention = match self.audit_retention_days {
+            None => None,
+            Some(0) => anyhow::bail!(
+                "IDP_AUDIT_RETENTION_DAYS must be at least 1 (unset keeps events forever)"
+            ),
+            Some(days) => Some(Duration::from_secs(
+                days.checked_mul(86_400)
+                    .context("IDP_AUDIT_RETENTION_DAYS is too large")?,
+            )),
+        };
+        Ok(idp_http::RefreshSettings {
+            interval,
+            audit_retention,
+        })
+    }
 }
 
 /// Applies pending migrations.
@@ -76,6 +109,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     // Settings are checked before the database is touched: a bad one changes nothing.
     let public_url = args.login.public_url()?;
     let login = args.login.settings()?;
+    let refresh = args.refresh_settings()?;
     let store = args.database.open()?;
     let applied = store.migrate().context("applying migrations")?;
     for version in &applied {
@@ -102,6 +136,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         public_url,
         trust_forwarded_headers: args.login.trust_forwarded_headers,
         login,
+        refresh,
         ..ApiSettings::default()
     };
     let listener =

@@ -20,6 +20,11 @@ use crate::db::read;
 use crate::error::ApiError;
 use crate::state::{AppState, app_state};
 
+/// The fingerprint of the token a request authenticated with (see
+/// [`idp_store::token_fingerprint`]), kept in the request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenFingerprint(pub(crate) String);
+
 /// What an authentication extractor resolves to.
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
@@ -130,6 +135,9 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, Api
         }
         (Some(key), None) => key.to_owned(),
     };
+    // For the audit history: the token as its fingerprint, never its key.
+    actix_web::HttpMessage::extensions_mut(req)
+        .insert(TokenFingerprint(idp_store::token_fingerprint(&key)));
     // A cached token check costs no database call (see `Store::authenticate_cached`).
     let checked = match state.store.authenticate_cached(&key) {
         Some(checked) => checked,

@@ -187,3 +187,85 @@ pub(crate) struct PageParams {
     /// Number of results to return per page.
     page_size: Option<isize>,
 }
+
+/// One changed field of an audit event: its value before and after (`null` for a field that
+/// did not exist yet or no longer does), or, for `client_secret`, only `changed: true`.
+#[derive(ToSchema)]
+pub(crate) struct AuditChange {
+    /// The field's name, as in the provider's body.
+    field: String,
+    /// The value before the change (absent for `client_secret`).
+    before: Option<serde_json::Value>,
+    /// The value after the change (absent for `client_secret`).
+    after: Option<serde_json::Value>,
+    /// Present, and true, for `client_secret` only: its values are never recorded.
+    changed: Option<bool>,
+}
+
+/// One audit event.
+#[derive(ToSchema)]
+pub(crate) struct AuditEvent {
+    /// Increasing with the time of writing.
+    id: i64,
+    /// When the change was committed (ISO 8601, UTC).
+    #[schema(format = DateTime)]
+    occurred_at: String,
+    /// `create`, `update`, `delete`, `refresh`, `reseal` or `test_login`.
+    action: String,
+    /// The provider's name.
+    provider: String,
+    /// The username of the caller, or `system`.
+    actor: String,
+    /// The first 12 hexadecimal digits of the SHA-256 of the caller's token, if one was used.
+    actor_token: Option<String>,
+    /// The request's `X-Request-Id`, if the change came through the API.
+    request_id: Option<String>,
+    /// The fields that changed, in the provider body's order.
+    changes: Vec<AuditChange>,
+}
+
+/// A provider's last refresh check.
+#[derive(ToSchema)]
+pub(crate) struct ProviderStatus {
+    /// The provider's name.
+    provider: String,
+    /// When it was last checked; null when never.
+    #[schema(format = DateTime)]
+    checked_at: Option<String>,
+    /// `success` or `failure`; null when never checked.
+    outcome: Option<String>,
+    /// Why the last check failed; null after a success.
+    last_error: Option<String>,
+    /// When a check last succeeded.
+    #[schema(format = DateTime)]
+    last_success_at: Option<String>,
+    /// What the last good check found different from the stored endpoints (and wrote).
+    drift: Vec<AuditChange>,
+    /// The key ids (`kid`) of the key set at the last good check, sorted.
+    jwks_key_ids: Vec<String>,
+    /// When the key ids were first seen or last changed.
+    #[schema(format = DateTime)]
+    jwks_changed_at: Option<String>,
+    /// How many times the key ids changed.
+    key_rotations: i64,
+}
+
+/// What a successful refresh did.
+#[derive(ToSchema)]
+pub(crate) struct RefreshReport {
+    /// The endpoints written, before and after; empty when nothing changed.
+    changes: Vec<AuditChange>,
+    /// True when the key ids differ from the previous good check's.
+    keys_rotated: bool,
+    /// The check as recorded.
+    status: ProviderStatus,
+}
+
+/// A refresh that failed: why, and the check as recorded.
+#[derive(ToSchema)]
+pub(crate) struct RefreshFailure {
+    /// What failed.
+    detail: String,
+    /// The check as recorded.
+    status: ProviderStatus,
+}

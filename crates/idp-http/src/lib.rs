@@ -6,6 +6,7 @@
 //! codes; the domain rules live in `idp-core`, storage in `idp-store` and discovery in
 //! `idp-oidc`.
 
+mod audit;
 mod auth;
 mod body;
 mod db;
@@ -20,6 +21,7 @@ pub mod openapi;
 mod pagination;
 mod public_url;
 mod rate_limit;
+mod refresh;
 mod representation;
 mod request_log;
 mod responses;
@@ -38,8 +40,9 @@ pub use login::{LoginSettings, purge_login_state_periodically};
 pub use metrics::Metrics;
 pub use public_url::{invalid_host_detail, is_host_and_port};
 pub use rate_limit::LoginRateLimiter;
+pub use refresh::{RefreshOutcome, Refresher, RoundReport, refresh_provider};
 pub use routes::configure;
-pub use state::{ApiSettings, AppState};
+pub use state::{ApiSettings, AppState, RefreshSettings};
 
 /// Server-level limits.
 #[derive(Debug, Clone)]
@@ -87,8 +90,12 @@ pub fn serve(
         state.settings.login.rate_limit,
         state.settings.login.clock().clone(),
     ));
+    let metrics = Metrics::new();
+    if let Some(interval) = state.settings.refresh.interval {
+        refresh::Refresher::new(state.clone(), Some(metrics.clone())).spawn(interval);
+    }
     let data = web::Data::new(state);
-    let metrics = web::Data::new(Metrics::new());
+    let metrics = web::Data::new(metrics);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())

@@ -3,7 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::state::AppState;
@@ -17,6 +18,9 @@ pub struct Metrics {
     discovery: IntCounterVec,
     pool: IntGaugeVec,
     logins: IntCounterVec,
+    refreshes: IntCounterVec,
+    check_age: GaugeVec,
+    key_rotations: IntGaugeVec,
 }
 
 impl Default for Metrics {
@@ -73,12 +77,41 @@ impl Metrics {
             &["provider", "outcome"],
         )
         .expect("valid metric");
+        let refreshes = IntCounterVec::new(
+            Opts::new(
+                "idp_provider_refresh_total",
+                "Refreshes of a provider's discovery document and key set by this instance, by \
+                 provider and outcome (success, failure).",
+            ),
+            &["provider", "outcome"],
+        )
+        .expect("valid metric");
+        let check_age = GaugeVec::new(
+            Opts::new(
+                "idp_provider_last_good_check_age_seconds",
+                "Seconds since a provider's discovery document and key set were last read \
+                 successfully (by any instance).",
+            ),
+            &["provider"],
+        )
+        .expect("valid metric");
+        let key_rotations = IntGaugeVec::new(
+            Opts::new(
+                "idp_provider_key_rotations",
+                "How many times a provider's key ids changed, as the refreshes saw them.",
+            ),
+            &["provider"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(discovery.clone()),
             Box::new(pool.clone()),
             Box::new(logins.clone()),
+            Box::new(refreshes.clone()),
+            Box::new(check_age.clone()),
+            Box::new(key_rotations.clone()),
         ] {
             registry
                 .register(collector)
@@ -91,6 +124,37 @@ impl Metrics {
             discovery,
             pool,
             logins,
+            refreshes,
+            check_age,
+            key_rotations,
+        }
+    }
+
+    /// Counts one refresh of `provider` (a stored provider's name).
+    pub(crate) fn observe_refresh(&self, provider: &str, outcome: &crate::refresh::RefreshOutcome) {
+        let outcome = match outcome {
+            crate::refresh::RefreshOutcome::Success { .. } => "success",
+            crate::refresh::RefreshOutcome::Failure { .. } => "failure",
+            _ => return,
+        };
+        self.refreshes.with_label_values(&[provider, outcome]).inc();
+    }
+
+    /// Sets the per-provider gauges from the recorded checks: only providers that exist have
+    /// a check, so the label values stay bounded.
+    fn set_checks(&self, checks: &[idp_store::ProviderCheck], now: chrono::NaiveDateTime) {
+        self.check_age.reset();
+        self.key_rotations.reset();
+        for check in checks {
+            if let Some(at) = check.last_success_at {
+                let age = (now - at).num_milliseconds() as f64 / 1000.0;
+                self.check_age
+                    .with_label_values(&[check.provider.as_str()])
+                    .set(age.max(0.0));
+            }
+            self.key_rotations
+                .with_label_values(&[check.provider.as_str()])
+                .set(check.key_rotations);
         }
     }
 
@@ -140,6 +204,11 @@ pub fn discovery_outcome<T>(result: &Result<T, idp_oidc::FetchError>) -> &'stati
 
 /// `GET /metrics`.
 pub async fn metrics(metrics: web::Data<Metrics>, state: web::Data<AppState>) -> HttpResponse {
+    // The checks come from the database; without it, the other metrics are still served.
+    match crate::db::blocking(&state, |store| store.provider_checks()).await {
+        Ok(checks) => metrics.set_checks(&checks, state.settings.login.now()),
+        Err(error) => tracing::warn!(?error, "provider checks not read for the metrics"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics.render(&state))

@@ -17,10 +17,11 @@ use utoipa::openapi::{self, OpenApi as Document, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::Config;
 
-use crate::handlers::{create, delete, discover, list, retrieve, update};
+use crate::handlers::{create, delete, discover, history, list, refresh, retrieve, update};
 use crate::json::{
-    DiscoverMetadataRequestRequest, DiscoverMetadataResponse, ErrorDetail, IdentityProvider,
-    IdentityProviderRequest, PageParams, PatchedIdentityProviderRequest, WaldurFieldSuggestion,
+    AuditChange, AuditEvent, DiscoverMetadataRequestRequest, DiscoverMetadataResponse, ErrorDetail,
+    IdentityProvider, IdentityProviderRequest, PageParams, PatchedIdentityProviderRequest,
+    ProviderStatus, RefreshFailure, RefreshReport, WaldurFieldSuggestion,
 };
 
 /// Where the document is served.
@@ -45,6 +46,10 @@ pub const DOCS_PATH: &str = "/api/docs/";
         delete::delete,
         discover::discover_metadata,
         discover::generate_mapping,
+        refresh::refresh,
+        refresh::status,
+        history::history,
+        history::audit_events,
         crate::login::default_init,
         crate::login::init,
         crate::login::complete,
@@ -59,6 +64,11 @@ pub const DOCS_PATH: &str = "/api/docs/";
         crate::login::latest_test_login,
     ),
     components(schemas(
+        AuditChange,
+        AuditEvent,
+        ProviderStatus,
+        RefreshReport,
+        RefreshFailure,
         IdentityProvider,
         IdentityProviderRequest,
         PatchedIdentityProviderRequest,

@@ -10,6 +10,10 @@ use actix_web::web;
 
 use crate::metrics::Metrics;
 
+/// The request's id, as handlers read it from the request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Logs method, route, status, latency and request id; a client's own `X-Request-Id` (if it
@@ -30,6 +34,8 @@ pub async fn log_request(
         })
         .map_or_else(new_request_id, str::to_owned);
     let method = method_label(req.method());
+    // Handlers read it back for the audit history (`crate::audit::context`).
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(request_id.clone()));
     let mut response = next.call(req).await?;
     let route = response
         .request()

@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::handlers::fallback::{Permission, method_not_allowed, not_found};
-use crate::handlers::{create, delete, discover, list, retrieve, update};
+use crate::handlers::{create, delete, discover, history, list, refresh, retrieve, update};
 
 macro_rules! fallback {
     ($permission:expr, $allow:expr) => {
@@ -64,6 +64,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     )),
             )
             .service(
+                web::resource("/{provider:[^/.]+}/history/")
+                    .route(web::get().to(history::history))
+                    .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/refresh/")
+                    .route(web::post().to(refresh::refresh))
+                    .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
+            )
+            .service(
+                web::resource("/{provider:[^/.]+}/status/")
+                    .route(web::get().to(refresh::status))
+                    .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
+            )
+            .service(
                 web::resource("/{provider:[^/.]+}/")
                     .route(web::get().to(retrieve::retrieve))
                     .route(web::head().to(retrieve::retrieve))
@@ -75,6 +90,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
                     )),
             ),
+    )
+    .service(
+        web::resource("/api/audit-events/")
+            .route(web::get().to(history::audit_events))
+            .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
     )
     .default_service(web::to(not_found));
 }

@@ -39,6 +39,19 @@ pub struct ApiSettings {
     pub trust_forwarded_headers: bool,
     /// How people log in (`/api-auth/`).
     pub login: crate::login::LoginSettings,
+    /// The background refresher and the audit history's retention.
+    pub refresh: RefreshSettings,
+}
+
+/// The background refresher and the audit history's retention.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefreshSettings {
+    /// How often [`serve`](crate::serve) refreshes every active provider (`IDP_REFRESH_INTERVAL`,
+    /// with jitter); `None` runs no refresher.
+    pub interval: Option<Duration>,
+    /// Audit events older than this are pruned at each refresh round
+    /// (`IDP_AUDIT_RETENTION_DAYS`); `None` keeps them forever.
+    pub audit_retention: Option<Duration>,
 }
 
 impl Default for ApiSettings {
@@ -53,6 +66,7 @@ impl Default for ApiSettings {
             public_url: None,
             trust_forwarded_headers: false,
             login: crate::login::LoginSettings::default(),
+            refresh: RefreshSettings::default(),
         }
     }
 }

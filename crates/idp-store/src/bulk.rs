@@ -3,10 +3,14 @@
 use diesel::prelude::*;
 use idp_core::Provider;
 
+use crate::audit::{
+    AuditAction, AuditContext, AuditEvent, lock_provider_writes, provider_changes, record, restore,
+};
 use crate::conn::{Backend, DbConnection};
 use crate::error::StoreError;
 use crate::provider_rows::{Row, changes, now};
 use crate::schema::api_tokens as at;
+use crate::schema::audit_events as ae;
 use crate::schema::exchange_codes as ec;
 use crate::schema::identity_providers as ip;
 use crate::schema::login_transactions as lt;
@@ -27,19 +31,47 @@ pub enum ImportOutcome {
 impl Store {
     /// Creates or replaces each provider by name, all in one transaction; with `dry_run` the
     /// transaction is rolled back, so nothing changes but the outcomes are the same.
+    ///
+    /// Each create and update is audited as done by the system.
     pub fn import_providers(
         &self,
         providers: &[Provider],
         dry_run: bool,
     ) -> Result<Vec<ImportOutcome>, StoreError> {
+        self.import_with_history(providers, &[], dry_run)
+    }
+
+    /// [`Store::import_providers`], also restoring the audit `history` of an export (events
+    /// already held, same time, provider, action and actor, are not written twice), in the same
+    /// transaction and before the import's own events.
+    pub fn import_with_history(
+        &self,
+        providers: &[Provider],
+        history: &[AuditEvent],
+        dry_run: bool,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
+        let context = AuditContext::system();
         let mut outcomes = Vec::with_capacity(providers.len());
-        let backend = self.backend;
         let result = conn.transaction::<_, StoreError, _>(|conn| {
-            lock_for_bulk_write(conn, backend)?;
+            lock_provider_writes(conn)?;
+            let mut fresh = Vec::new();
+            for event in history {
+                let held: i64 = ae::table
+                    .filter(ae::occurred_at.eq(event.occurred_at))
+                    .filter(ae::provider.eq(&event.provider))
+                    .filter(ae::action.eq(event.action.as_str()))
+                    .filter(ae::actor.eq(&event.actor))
+                    .count()
+                    .get_result(conn)?;
+                if held == 0 {
+                    fresh.push(event.clone());
+                }
+            }
+            restore(conn, &fresh)?;
             for provider in providers {
-                outcomes.push(upsert(conn, secrets, provider)?);
+                outcomes.push(upsert(conn, secrets, provider, &context)?);
             }
             if dry_run {
                 // Undo everything, keeping the outcomes.
@@ -73,15 +105,16 @@ impl Store {
     pub fn reseal_secrets(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
-        let backend = self.backend;
+        let context = AuditContext::system();
         conn.transaction::<_, StoreError, _>(|conn| {
-            lock_for_bulk_write(conn, backend)?;
-            let rows: Vec<(i64, String)> =
-                ip::table.select((ip::id, ip::client_secret)).load(conn)?;
+            lock_provider_writes(conn)?;
+            let rows: Vec<(i64, String, String)> = ip::table
+                .select((ip::id, ip::provider, ip::client_secret))
+                .load(conn)?;
             let primary = secrets.primary_id();
             let stale = |sealed: &str| SecretBox::key_id_of(sealed) != Some(primary.as_str());
             let mut count = 0;
-            for (id, sealed) in rows {
+            for (id, name, sealed) in rows {
                 if !stale(&sealed) {
                     continue;
                 }
@@ -89,6 +122,8 @@ impl Store {
                 diesel::update(ip::table.find(id))
                     .set(ip::client_secret.eq(secrets.seal(&plaintext)?))
                     .execute(conn)?;
+                let changes = serde_json::json!([{"field": "client_secret", "changed": true}]);
+                record(conn, &context, AuditAction::Reseal, &name, &changes)?;
                 count += 1;
             }
             let providers = count;
@@ -176,27 +211,11 @@ impl Store {
     }
 }
 
-/// Makes a transaction that writes many rows the only writer of the providers before it reads
-/// them: writes of single rows (a `PATCH`) wait for it, or it for them, instead of the two
-/// locking rows and the change counter in opposite orders (a deadlock on PostgreSQL; on SQLite,
-/// a read snapshot that can no longer be upgraded to a write). Reads go on.
-fn lock_for_bulk_write(conn: &mut DbConnection, backend: Backend) -> Result<(), StoreError> {
-    use diesel::connection::SimpleConnection;
-    match backend {
-        Backend::Postgres => {
-            conn.batch_execute("LOCK TABLE identity_providers IN SHARE ROW EXCLUSIVE MODE")?;
-        }
-        // A write as the transaction's first statement takes SQLite's write lock (waiting for
-        // it as any writer does) before anything is read.
-        Backend::Sqlite => conn.batch_execute("UPDATE registry_state SET id = id WHERE id = 1")?,
-    }
-    Ok(())
-}
-
 fn upsert(
     conn: &mut DbConnection,
     secrets: &SecretBox,
     provider: &Provider,
+    context: &AuditContext,
 ) -> Result<ImportOutcome, StoreError> {
     let existing: Option<Row> = ip::table
         .select(Row::as_select())
@@ -209,6 +228,14 @@ fn upsert(
             diesel::insert_into(ip::table)
                 .values((ip::created_at.eq(now()), &values))
                 .execute(conn)?;
+            let diff = provider_changes(None, Some(provider));
+            record(
+                conn,
+                context,
+                AuditAction::Create,
+                &provider.provider,
+                &diff,
+            )?;
             Ok(ImportOutcome::Created)
         }
         Some(row) => {
@@ -219,6 +246,14 @@ fn upsert(
             diesel::update(ip::table.filter(ip::provider.eq(&provider.provider)))
                 .set((&values, ip::version.eq(ip::version + 1)))
                 .execute(conn)?;
+            let diff = provider_changes(Some(&stored.provider), Some(provider));
+            record(
+                conn,
+                context,
+                AuditAction::Update,
+                &provider.provider,
+                &diff,
+            )?;
             Ok(ImportOutcome::Updated)
         }
     }

@@ -8,7 +8,9 @@
 //!
 //! This crate knows the domain model of `idp-core` and nothing above it: no HTTP, no OIDC.
 
+mod audit;
 mod bulk;
+mod checks;
 mod columns;
 mod conn;
 mod error;
@@ -28,7 +30,12 @@ mod users;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use audit::{
+    AuditAction, AuditContext, AuditEvent, AuditFilter, AuditPage, SYSTEM_ACTOR, provider_changes,
+    token_fingerprint,
+};
 pub use bulk::ImportOutcome;
+pub use checks::{CheckOutcome, ProviderCheck, RefreshApplied, RefreshLock};
 pub use conn::{Backend, DatabaseUrl, DbConnection, PoolConfig};
 pub use error::StoreError;
 pub use login::{LoginTransaction, NewLoginTransaction, Purged, Redeemed, TokenLogin, login_hash};

@@ -9,6 +9,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
+use crate::audit::{AuditAction, AuditContext, record};
 use crate::error::StoreError;
 use crate::schema::{api_tokens, exchange_codes, login_transactions as lt};
 use crate::store::Store;
@@ -156,6 +157,24 @@ impl Store {
         &self,
         transaction: &NewLoginTransaction,
     ) -> Result<(), StoreError> {
+        self.insert_transaction(transaction, None)
+    }
+
+    /// Stores a test login's transaction (kind `test`) and, in the same database transaction,
+    /// the audit event that `context` began it.
+    pub fn begin_test_login(
+        &self,
+        transaction: &NewLoginTransaction,
+        context: &AuditContext,
+    ) -> Result<(), StoreError> {
+        self.insert_transaction(transaction, Some(context))
+    }
+
+    fn insert_transaction(
+        &self,
+        transaction: &NewLoginTransaction,
+        audit: Option<&AuditContext>,
+    ) -> Result<(), StoreError> {
         let nonce = self.secrets.seal(&transaction.nonce)?;
         let verifier = transaction
             .pkce_verifier
@@ -163,22 +182,35 @@ impl Store {
             .map(|verifier| self.secrets.seal(verifier))
             .transpose()?;
         let mut conn = self.conn()?;
-        diesel::insert_into(lt::table)
-            .values((
-                lt::kind.eq(&transaction.kind),
-                lt::provider.eq(&transaction.provider),
-                lt::state_hash.eq(login_hash(&transaction.state)),
-                lt::binding_hash.eq(login_hash(&transaction.binding)),
-                lt::nonce.eq(nonce),
-                lt::pkce_verifier.eq(verifier),
-                lt::return_url.eq(&transaction.return_url),
-                lt::referrer.eq(&transaction.referrer),
-                lt::redirect_uri.eq(&transaction.redirect_uri),
-                lt::created_at.eq(transaction.created_at),
-                lt::expires_at.eq(transaction.expires_at),
-            ))
-            .execute(&mut conn)?;
-        Ok(())
+        conn.transaction::<_, StoreError, _>(|conn| {
+            diesel::insert_into(lt::table)
+                .values((
+                    lt::kind.eq(&transaction.kind),
+                    lt::provider.eq(&transaction.provider),
+                    lt::state_hash.eq(login_hash(&transaction.state)),
+                    lt::binding_hash.eq(login_hash(&transaction.binding)),
+                    lt::nonce.eq(nonce),
+                    lt::pkce_verifier.eq(verifier),
+                    lt::return_url.eq(&transaction.return_url),
+                    lt::referrer.eq(&transaction.referrer),
+                    lt::redirect_uri.eq(&transaction.redirect_uri),
+                    lt::created_at.eq(transaction.created_at),
+                    lt::expires_at.eq(transaction.expires_at),
+                ))
+                .execute(conn)?;
+            if let Some(context) = audit {
+                let changes =
+                    serde_json::json!([{"field": "test_login", "before": null, "after": "begun"}]);
+                record(
+                    conn,
+                    context,
+                    AuditAction::TestLogin,
+                    &transaction.provider,
+                    &changes,
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Consumes the login transaction bound to the browser value `binding`, and any whose state
@@ -238,12 +270,15 @@ impl Store {
         row.map(|row| self.open_transaction(row)).transpose()
     }
 
-    /// Stores `report` (JSON, sealed) as the latest test login report of `provider`.
+    /// Stores `report` (JSON, sealed) as the latest test login report of `provider`, and the
+    /// audit event of the test login's end (by `system`; `outcome` is `passed` or `failed`) in
+    /// the same database transaction.
     pub fn save_test_login_report(
         &self,
         provider: &str,
         report: &str,
         now: NaiveDateTime,
+        outcome: &str,
     ) -> Result<(), StoreError> {
         use crate::schema::test_login_reports as tlr;
         let sealed = self.secrets.seal(report)?;
@@ -257,6 +292,15 @@ impl Store {
                     tlr::created_at.eq(now),
                 ))
                 .execute(conn)?;
+            let changes =
+                serde_json::json!([{"field": "test_login", "before": null, "after": outcome}]);
+            record(
+                conn,
+                &AuditContext::system(),
+                AuditAction::TestLogin,
+                provider,
+                &changes,
+            )?;
             Ok(())
         })
     }

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use idp_core::Provider;
 
+use crate::audit::{AuditAction, AuditContext, lock_provider_writes, provider_changes, record};
 use crate::conn::DbConnection;
 use crate::error::StoreError;
 use crate::provider_rows::{Row, changes};
@@ -164,98 +165,152 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// Stores a new provider; [`StoreError::Duplicate`] when the name is taken.
+    /// Stores a new provider; [`StoreError::Duplicate`] when the name is taken. Audited as done
+    /// by the system ([`Store::insert_provider_by`] names the actor).
     pub fn insert_provider(&self, provider: &Provider) -> Result<StoredProvider, StoreError> {
+        self.insert_provider_by(provider, &AuditContext::system())
+    }
+
+    /// [`Store::insert_provider`] with its audit event recorded as done by `context`, in the
+    /// same transaction.
+    pub fn insert_provider_by(
+        &self,
+        provider: &Provider,
+        context: &AuditContext,
+    ) -> Result<StoredProvider, StoreError> {
         let changes = changes(provider, &self.secrets)?;
         let mut conn = self.conn()?;
-        let row: Row = diesel::insert_into(ip::table)
-            .values((ip::created_at.eq(changes.updated_at), &changes))
-            .returning(Row::columns())
-            .get_result(&mut conn)
-            .map_err(|error| {
-                if is_unique_violation(&error) {
-                    StoreError::Duplicate
-                } else {
-                    error.into()
-                }
-            })?;
+        let stored = conn.transaction::<_, StoreError, _>(|conn| {
+            lock_provider_writes(conn)?;
+            let row: Row = diesel::insert_into(ip::table)
+                .values((ip::created_at.eq(changes.updated_at), &changes))
+                .returning(Row::columns())
+                .get_result(conn)
+                .map_err(|error| {
+                    if is_unique_violation(&error) {
+                        StoreError::Duplicate
+                    } else {
+                        error.into()
+                    }
+                })?;
+            let stored = row.into_stored(Some(&self.secrets))?;
+            let diff = provider_changes(None, Some(&stored.provider));
+            record(
+                conn,
+                context,
+                AuditAction::Create,
+                &provider.provider,
+                &diff,
+            )?;
+            Ok(stored)
+        })?;
         self.provider_written();
-        row.into_stored(Some(&self.secrets))
+        Ok(stored)
     }
 
     /// Replaces the stored configuration of `provider.provider`. With `expected_version`, only if
     /// its row is still at that version ([`StoreError::Conflict`] when it changed); without, the
-    /// last writer wins. [`StoreError::NotFound`] when the row is gone.
+    /// last writer wins. [`StoreError::NotFound`] when the row is gone. Audited as done by the
+    /// system ([`Store::update_provider_by`] names the actor).
     pub fn update_provider(
         &self,
         provider: &Provider,
         expected_version: Option<i64>,
     ) -> Result<StoredProvider, StoreError> {
+        self.update_provider_by(provider, expected_version, &AuditContext::system())
+    }
+
+    /// [`Store::update_provider`] with its audit event (the fields that changed, if any)
+    /// recorded as done by `context`, in the same transaction.
+    pub fn update_provider_by(
+        &self,
+        provider: &Provider,
+        expected_version: Option<i64>,
+        context: &AuditContext,
+    ) -> Result<StoredProvider, StoreError> {
+        self.replace_provider(provider, expected_version, context, AuditAction::Update)
+    }
+
+    /// Writes `provider` over its row as [`Store::update_provider_by`] does, recording `action`.
+    pub(crate) fn replace_provider(
+        &self,
+        provider: &Provider,
+        expected_version: Option<i64>,
+        context: &AuditContext,
+        action: AuditAction,
+    ) -> Result<StoredProvider, StoreError> {
         let changes = changes(provider, &self.secrets)?;
         let mut conn = self.conn()?;
-        let by_name = ip::table.filter(ip::provider.eq(&provider.provider));
-        let set = (&changes, ip::version.eq(ip::version + 1));
-        let updated: Option<Row> = match expected_version {
-            Some(version) => diesel::update(by_name.filter(ip::version.eq(version)))
-                .set(set)
-                .returning(Row::columns())
-                .get_result(&mut conn)
-                .optional()?,
-            None => diesel::update(by_name)
-                .set(set)
-                .returning(Row::columns())
-                .get_result(&mut conn)
-                .optional()?,
-        };
-        match updated {
-            Some(row) => {
-                self.provider_written();
-                row.into_stored(Some(&self.secrets))
+        let stored = conn.transaction::<_, StoreError, _>(|conn| {
+            lock_provider_writes(conn)?;
+            let before = self
+                .row_in(conn, &provider.provider)?
+                .ok_or(StoreError::NotFound)?;
+            if expected_version.is_some_and(|version| version != before.version) {
+                return Err(StoreError::Conflict);
             }
-            None => Err(self.missing_or_conflict(&mut conn, &provider.provider)?),
-        }
+            let row: Row = diesel::update(ip::table.filter(ip::provider.eq(&provider.provider)))
+                .set((&changes, ip::version.eq(ip::version + 1)))
+                .returning(Row::columns())
+                .get_result(conn)?;
+            let stored = row.into_stored(Some(&self.secrets))?;
+            let diff = provider_changes(Some(&before.provider), Some(&stored.provider));
+            record(conn, context, action, &provider.provider, &diff)?;
+            Ok(stored)
+        })?;
+        self.provider_written();
+        Ok(stored)
+    }
+
+    /// The row of `name`, secret opened, read in the caller's transaction.
+    fn row_in(
+        &self,
+        conn: &mut DbConnection,
+        name: &str,
+    ) -> Result<Option<StoredProvider>, StoreError> {
+        let row: Option<Row> = ip::table
+            .select(Row::as_select())
+            .filter(ip::provider.eq(name))
+            .first(conn)
+            .optional()?;
+        row.map(|row| row.into_stored(Some(&self.secrets)))
+            .transpose()
     }
 
     /// Deletes the provider named `name`, if its row is at `expected_version` when one is given.
+    /// Audited as done by the system ([`Store::delete_provider_by`] names the actor).
     pub fn delete_provider(
         &self,
         name: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
+        self.delete_provider_by(name, expected_version, &AuditContext::system())
+    }
+
+    /// [`Store::delete_provider`] with its audit event (every field's last value) recorded as
+    /// done by `context`, in the same transaction.
+    pub fn delete_provider_by(
+        &self,
+        name: &str,
+        expected_version: Option<i64>,
+        context: &AuditContext,
+    ) -> Result<(), StoreError> {
         if !storable_name(name) {
             return Err(StoreError::NotFound);
         }
         let mut conn = self.conn()?;
-        let by_name = ip::table.filter(ip::provider.eq(name));
-        let deleted = match expected_version {
-            Some(version) => {
-                diesel::delete(by_name.filter(ip::version.eq(version))).execute(&mut conn)?
+        conn.transaction::<_, StoreError, _>(|conn| {
+            lock_provider_writes(conn)?;
+            let before = self.row_in(conn, name)?.ok_or(StoreError::NotFound)?;
+            if expected_version.is_some_and(|version| version != before.version) {
+                return Err(StoreError::Conflict);
             }
-            None => diesel::delete(by_name).execute(&mut conn)?,
-        };
-        if deleted == 1 {
-            self.provider_written();
-            Ok(())
-        } else {
-            Err(self.missing_or_conflict(&mut conn, name)?)
-        }
-    }
-
-    fn missing_or_conflict(
-        &self,
-        conn: &mut DbConnection,
-        name: &str,
-    ) -> Result<StoreError, StoreError> {
-        let exists: Option<i64> = ip::table
-            .select(ip::id)
-            .filter(ip::provider.eq(name))
-            .first(conn)
-            .optional()?;
-        Ok(if exists.is_some() {
-            StoreError::Conflict
-        } else {
-            StoreError::NotFound
-        })
+            diesel::delete(ip::table.filter(ip::provider.eq(name))).execute(conn)?;
+            let diff = provider_changes(Some(&before.provider), None);
+            record(conn, context, AuditAction::Delete, name, &diff)
+        })?;
+        self.provider_written();
+        Ok(())
     }
 
     /// Every provider in list order, for export and key rotation.

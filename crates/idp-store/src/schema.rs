@@ -171,3 +171,30 @@ diesel::table! {
 
 diesel::joinable!(exchange_codes -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(exchange_codes, users);
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        action -> Text,
+        provider -> Text,
+        actor -> Text,
+        actor_token -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        changes -> Text,
+    }
+}
+
+diesel::table! {
+    provider_checks (provider) {
+        provider -> Text,
+        checked_at -> Timestamp,
+        outcome -> Text,
+        last_error -> Nullable<Text>,
+        last_success_at -> Nullable<Timestamp>,
+        drift -> Text,
+        jwks_key_ids -> Text,
+        jwks_changed_at -> Nullable<Timestamp>,
+        key_rotations -> BigInt,
+    }
+}

@@ -59,6 +59,7 @@ on_both_backends!(
     sigterm_lets_in_flight_requests_finish_then_exits_zero,
     token_create_prints_a_key_that_revoke_ends,
     export_then_import_into_an_empty_database_reproduces_every_provider,
+    export_with_history_carries_the_audit_events_and_import_keeps_them,
 );
 
 async fn first_start_prints_an_admin_token_that_creates_lists_updates_and_deletes(
@@ -303,6 +304,96 @@ async fn export_then_import_into_an_empty_database_reproduces_every_provider(bac
         vec![],
     ));
     assert!(store.all_providers().unwrap().is_empty());
+}
+
+async fn export_with_history_carries_the_audit_events_and_import_keeps_them(backend: Backend) {
+    let source = TestDatabase::new(backend);
+    let key = || idp_store::SecretBox::new(idp_store::SecretKey::from_base64(KEY).unwrap(), vec![]);
+    let store = source.store_with(key());
+    let body = json!({
+        "provider": "kc", "client_id": "c", "client_secret": "history-s3cret", "label": "K",
+        "discovery_url": "https://idp.example.com/.well-known/openid-configuration",
+    });
+    let provider = idp_core::NewProvider::parse(&body, &idp_core::ProviderNamePolicy::AnySlug)
+        .unwrap()
+        .into_provider(idp_core::ProviderEndpoints {
+            auth_url: "https://idp.example.com/auth".into(),
+            token_url: "https://idp.example.com/token".into(),
+            userinfo_url: "https://idp.example.com/userinfo".into(),
+            logout_url: String::new(),
+        });
+    let alice = idp_store::AuditContext::user("alice", Some("alice-key"), Some("r-1".into()));
+    store.insert_provider_by(&provider, &alice).unwrap();
+    let mut changed = provider.clone();
+    changed.label = "Keycloak".into();
+    changed.client_secret = "rotated-s3cret".into();
+    store.update_provider_by(&changed, None, &alice).unwrap();
+    let original = store.all_audit_events(None).unwrap();
+    assert_eq!(original.len(), 2);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.json");
+    run({
+        let mut c = command(&source);
+        c.args([
+            "providers",
+            "export",
+            "--with-secrets",
+            "--with-history",
+            "--output",
+        ])
+        .arg(&file);
+        c
+    });
+    let text = std::fs::read_to_string(&file).unwrap();
+    let exported: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(exported["providers"].as_array().unwrap().len(), 1);
+    assert_eq!(exported["history"].as_array().unwrap().len(), 2);
+    // The history names the secret's change, never its value (the providers carry it, as asked).
+    let history = exported["history"].to_string();
+    for secret in ["history-s3cret", "rotated-s3cret", "alice-key"] {
+        assert!(
+            !history.contains(secret),
+            "{secret} in the exported history"
+        );
+    }
+
+    let target = TestDatabase::new(backend);
+    run(import(&target, &file, true));
+    let restored = target.store_with(key());
+    assert!(
+        restored.all_audit_events(None).unwrap().is_empty(),
+        "a dry run writes nothing"
+    );
+    run(import(&target, &file, false));
+    let events = restored.all_audit_events(None).unwrap();
+    assert_eq!(
+        events.len(),
+        3,
+        "the two exported events, then the import's create"
+    );
+    for (kept, original) in events.iter().zip(&original) {
+        assert_eq!(kept.occurred_at, original.occurred_at);
+        assert_eq!(kept.action, original.action);
+        assert_eq!(kept.actor, "alice");
+        assert_eq!(kept.actor_token, original.actor_token);
+        assert_eq!(kept.request_id.as_deref(), Some("r-1"));
+        assert_eq!(kept.changes, original.changes);
+    }
+    assert_eq!(events[2].actor, "system");
+    // Imported again: nothing new.
+    run(import(&target, &file, false));
+    assert_eq!(restored.all_audit_events(None).unwrap().len(), 3);
+
+    // A history entry that is not an event refuses the whole file.
+    let bad = dir.path().join("bad.json");
+    let mut broken = exported.clone();
+    broken["history"][0]["action"] = json!("explode");
+    std::fs::write(&bad, broken.to_string()).unwrap();
+    let empty = TestDatabase::new(backend);
+    let refused = import(&empty, &bad, false).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("history entry 0"));
 }
 
 fn import(db: &TestDatabase, file: &Path, dry_run: bool) -> Command {

@@ -1,4 +1,4 @@
-//! The login settings of `idp-server serve`: listed by `--help`, and a value that names
+//! The login, refresh and audit-retention settings of `idp-server serve`: listed by `--help`, and a value that names
 //! something invalid stops the server at start, naming the setting, before the database is
 //! touched.
 
@@ -6,7 +6,7 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_idp-server");
 
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 11] = [
     "IDP_PUBLIC_URL",
     "IDP_TRUST_FORWARDED_HEADERS",
     "IDP_HOMEPORT_URL",
@@ -16,6 +16,8 @@ const SETTINGS: [&str; 9] = [
     "IDP_MATCH_BY_EMAIL",
     "IDP_SYNC_FIELDS",
     "IDP_ROLE_CLAIM",
+    "IDP_REFRESH_INTERVAL",
+    "IDP_AUDIT_RETENTION_DAYS",
 ];
 
 #[test]
@@ -45,6 +47,12 @@ fn invalid_login_settings_stop_the_server_at_start() {
         ("IDP_ROLE_CLAIM", "/a~2b"),
         ("IDP_ROLE_CLAIM", "roles groups"),
         ("IDP_LOGIN_RATE_LIMIT", "-1"),
+        ("IDP_REFRESH_INTERVAL", "often"),
+        ("IDP_REFRESH_INTERVAL", "-5m"),
+        ("IDP_REFRESH_INTERVAL", "6 hours"),
+        ("IDP_AUDIT_RETENTION_DAYS", "0"),
+        ("IDP_AUDIT_RETENTION_DAYS", "ten"),
+        ("IDP_AUDIT_RETENTION_DAYS", "99999999999999999"),
     ] {
         let output = Command::new(BIN)
             .env_clear()

@@ -126,12 +126,17 @@ fn in_loopback_namespace(test: &str, backend: Backend) {
         };
         unshare.env("IDP_TEST_POSTGRES_URL", url);
     }
+    // The name the test harness knows the test by: its module path inside this binary.
+    let test = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::{test}"),
+        None => test.to_owned(),
+    };
     let test_binary = std::env::current_exe().unwrap();
     let script = r#"ip link set lo up && exec "$0" --exact "$1" --nocapture --test-threads 1"#;
     let output = unshare
         .args(["-n", "sh", "-c", script])
         .arg(&test_binary)
-        .arg(test)
+        .arg(&test)
         .env(IN_NAMESPACE, "1")
         .output();
     let output = match output {

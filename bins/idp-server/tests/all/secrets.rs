@@ -1306,7 +1306,41 @@ async fn rotate_key_with_env_keys_new_then_old_reseals_and_the_old_key_can_go(ba
     );
     assert_eq!(raw_secrets(&db), before);
 
+    let reseals = |db: &TestDatabase| {
+        db.store()
+            .all_audit_events(None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == idp_store::AuditAction::Reseal)
+            .collect::<Vec<_>>()
+    };
+    assert!(reseals(&db).is_empty());
     run(with_args(command(&db, &both), &["secrets", "rotate-key"]));
+    // One re-seal event per row, by the system, naming the secret as changed and nothing more.
+    let events = reseals(&db);
+    assert_eq!(events.len(), secrets.len());
+    for event in &events {
+        assert_eq!(event.actor, "system");
+        assert_eq!(
+            event.changes,
+            serde_json::json!([{"field": "client_secret", "changed": true}])
+        );
+    }
+    let trail: String = db
+        .store()
+        .all_audit_events(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.to_json().to_string())
+        .collect();
+    let sealed_now: Vec<String> = raw_secrets(&db).into_iter().map(|(_, s)| s).collect();
+    let mut needles: Vec<String> = secrets.iter().map(|(_, s)| s.clone()).collect();
+    needles.extend(before.iter().map(|(_, sealed)| sealed.clone()));
+    needles.extend(sealed_now);
+    assert!(
+        found_in(trail.as_bytes(), &needles).is_empty(),
+        "a secret in the audit trail"
+    );
     let new_id = key_id(&new);
     let only_new = SecretBox::new(ring_of(&new).remove(0), vec![]);
     for ((name, sealed), (_, plaintext)) in raw_secrets(&db).iter().zip(&secrets) {
@@ -1326,6 +1360,11 @@ async fn rotate_key_with_env_keys_new_then_old_reseals_and_the_old_key_can_go(ba
         String::from_utf8_lossy(&again.stderr)
     );
     assert_eq!(raw_secrets(&db), settled);
+    assert_eq!(
+        reseals(&db).len(),
+        secrets.len(),
+        "nothing re-sealed, nothing recorded"
+    );
 
     // IDP_SECRET_KEY=NEW alone: the old key is gone, every secret still served.
     let (server, _) = Server::start(command(&db, &Key::Env(new.clone())), false, Stdio::null());
@@ -1382,6 +1421,14 @@ async fn rotate_key_is_one_transaction_a_row_it_cannot_open_leaves_every_row_as_
         raw_secrets(&db),
         before,
         "a failed rotation changes no row at all"
+    );
+    assert!(
+        db.store()
+            .all_audit_events(None)
+            .unwrap()
+            .iter()
+            .all(|e| e.action != idp_store::AuditAction::Reseal),
+        "and records no re-seal"
     );
 }
 

@@ -34,7 +34,7 @@ use crate::state::AppState;
     ),
 )]
 pub async fn create(
-    _staff: Staff,
+    staff: Staff,
     body: JsonBody,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -48,7 +48,11 @@ pub async fn create(
     let (endpoints, metadata) =
         fetch_endpoints(&req, &state, new.discovery_url(), new.verify_ssl()).await?;
     let provider = new.into_provider(endpoints);
-    let inserted = store_call(&state, move |store| store.insert_provider(&provider)).await?;
+    let context = crate::audit::context(&req, &staff);
+    let inserted = store_call(&state, move |store| {
+        store.insert_provider_by(&provider, &context)
+    })
+    .await?;
     match inserted {
         Ok(stored) => {
             save_login_metadata(&state, &stored.provider.provider, metadata).await?;

@@ -33,13 +33,17 @@ use crate::state::AppState;
 )]
 pub async fn delete(
     path: web::Path<String>,
-    _staff: Staff,
+    staff: Staff,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?;
     let name = path.into_inner();
-    let outcome = store_call(&state, move |store| store.delete_provider(&name, expected)).await;
+    let context = crate::audit::context(&req, &staff);
+    let outcome = store_call(&state, move |store| {
+        store.delete_provider_by(&name, expected, &context)
+    })
+    .await;
     match outcome? {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(StoreError::NotFound) => Err(ApiError::NotFound(NO_PROVIDER)),

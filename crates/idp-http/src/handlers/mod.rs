@@ -4,7 +4,9 @@ pub mod create;
 pub mod delete;
 pub mod discover;
 pub mod fallback;
+pub mod history;
 pub mod list;
+pub mod refresh;
 pub mod retrieve;
 pub mod update;
 

@@ -43,12 +43,20 @@ const MAX_ATTEMPTS: usize = 5;
 )]
 pub async fn put(
     path: web::Path<String>,
-    _staff: Staff,
+    staff: Staff,
     body: JsonBody,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    update(req, path.into_inner(), body, state, UpdateKind::Replace).await
+    update(
+        req,
+        &staff,
+        path.into_inner(),
+        body,
+        state,
+        UpdateKind::Replace,
+    )
+    .await
 }
 
 /// `PATCH`: changes the fields given; the discovery document is fetched again only when
@@ -79,18 +87,27 @@ pub async fn put(
 )]
 pub async fn patch(
     path: web::Path<String>,
-    _staff: Staff,
+    staff: Staff,
     body: JsonBody,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    update(req, path.into_inner(), body, state, UpdateKind::Partial).await
+    update(
+        req,
+        &staff,
+        path.into_inner(),
+        body,
+        state,
+        UpdateKind::Partial,
+    )
+    .await
 }
 
 /// Applies an update for a staff caller. The body is read only once the provider is found and
 /// `If-Match` agrees, so 404 and 412 come before any complaint about the body.
 async fn update(
     req: HttpRequest,
+    staff: &Staff,
     name: String,
     body: JsonBody,
     state: web::Data<AppState>,
@@ -117,8 +134,9 @@ async fn update(
         // Compare-and-swap on the version read; the last attempt of a request without
         // `If-Match` writes unconditionally, as a plain PUT or PATCH always did.
         let version = (expected.is_some() || attempt < MAX_ATTEMPTS).then_some(stored.version);
+        let context = crate::audit::context(&req, staff);
         let outcome = store_call(&state, move |store| {
-            store.update_provider(&provider, version)
+            store.update_provider_by(&provider, version, &context)
         })
         .await?;
         match outcome {

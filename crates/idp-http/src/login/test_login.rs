@@ -69,7 +69,7 @@ fn step(check: &'static str, ok: bool, detail: impl Into<String>) -> Step {
     ),
 )]
 pub(crate) async fn begin_test_login(
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<String>,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -104,8 +104,9 @@ pub(crate) async fn begin_test_login(
         created_at: now,
         expires_at: now + TRANSACTION_TTL,
     };
+    let context = crate::audit::context(&req, &staff);
     blocking(&state, move |store| {
-        store.insert_login_transaction(&transaction)
+        store.begin_test_login(&transaction, &context)
     })
     .await?;
     tracing::info!(provider = %provider.provider, "test login begun");
@@ -222,11 +223,16 @@ pub(super) async fn complete_test(
         "preview": preview,
         "user": user,
     });
+    let outcome = if steps.iter().all(|step| step.status == "pass") {
+        "passed"
+    } else {
+        "failed"
+    };
     let text = report.to_string();
     let name = provider.provider.clone();
     let now = settings.now();
     blocking(state, move |store| {
-        store.save_test_login_report(&name, &text, now)
+        store.save_test_login_report(&name, &text, now, outcome)
     })
     .await?;
     let page = render(&report);

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod audit;
 mod bad_input;
 mod check_order;
 mod concurrency;
@@ -13,4 +14,5 @@ mod discovery_failures;
 mod ops;
 mod pagination;
 mod permissions;
+mod refresh;
 mod snapshot;

@@ -322,7 +322,7 @@ fn key_rotation_reseals_what_logins_sealed_so_the_old_key_can_go(backend: Backen
         .expect("redeemed")
         .token;
     before
-        .save_test_login_report("keycloak", r#"{"n":1}"#, at(1))
+        .save_test_login_report("keycloak", r#"{"n":1}"#, at(1), "passed")
         .unwrap();
 
     let rotating = db.store_with(SecretBox::new(new.clone(), vec![old]));
@@ -365,7 +365,8 @@ fn a_test_login_is_taken_by_its_state_and_its_latest_report_kept_sealed(backend:
     let store = db.store();
     let mut test = transaction("test-state", "test-binding", at(0));
     test.kind = "test".into();
-    store.insert_login_transaction(&test).unwrap();
+    let staff = idp_store::AuditContext::user("ada", Some("token-key"), Some("req-1".into()));
+    store.begin_test_login(&test, &staff).unwrap();
     store
         .insert_login_transaction(&transaction("login-state", "login-binding", at(0)))
         .unwrap();
@@ -379,10 +380,20 @@ fn a_test_login_is_taken_by_its_state_and_its_latest_report_kept_sealed(backend:
 
     assert_eq!(store.test_login_report("keycloak").unwrap(), None);
     store
-        .save_test_login_report("keycloak", r#"{"n":1,"email":"first@example.org"}"#, at(1))
+        .save_test_login_report(
+            "keycloak",
+            r#"{"n":1,"email":"first@example.org"}"#,
+            at(1),
+            "failed",
+        )
         .unwrap();
     store
-        .save_test_login_report("keycloak", r#"{"n":2,"email":"second@example.org"}"#, at(2))
+        .save_test_login_report(
+            "keycloak",
+            r#"{"n":2,"email":"second@example.org"}"#,
+            at(2),
+            "passed",
+        )
         .unwrap();
     let (report, when) = store.test_login_report("keycloak").unwrap().unwrap();
     assert_eq!(
@@ -396,4 +407,40 @@ fn a_test_login_is_taken_by_its_state_and_its_latest_report_kept_sealed(backend:
         .unwrap();
     assert_eq!(raw.len(), 1);
     assert!(!raw[0].text.contains("example.org"), "the report is sealed");
+
+    // The test login's trail: begun by the staff user, then each end with its outcome.
+    let filter = idp_store::AuditFilter {
+        action: Some(idp_store::AuditAction::TestLogin),
+        ..Default::default()
+    };
+    let events = store.audit_events(&filter, 0, 10).unwrap();
+    let trail: Vec<(String, String, Option<String>, serde_json::Value)> = events
+        .items
+        .iter()
+        .rev()
+        .map(|event| {
+            (
+                event.provider.clone(),
+                event.actor.clone(),
+                event.request_id.clone(),
+                event.changes[0]["after"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            (
+                "keycloak".into(),
+                "ada".into(),
+                Some("req-1".into()),
+                "begun".into()
+            ),
+            ("keycloak".into(), "system".into(), None, "failed".into()),
+            ("keycloak".into(), "system".into(), None, "passed".into()),
+        ]
+    );
+    for event in &events.items {
+        assert!(!event.to_json().to_string().contains("example.org"));
+    }
 }
