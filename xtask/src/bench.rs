@@ -27,6 +27,11 @@ struct Load {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// Requests wrk completed.
+    requests: u64,
+    /// The server's CPU time (user and system) per completed request, in microseconds; 0 when
+    /// not measured.
+    cpu_us: f64,
 }
 
 /// Options: `--duration SECONDS` per scenario (default 10), `--growth-max N` largest table
@@ -106,70 +111,85 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         let ready_ms = server.ready_ms;
         let base = server.base.clone();
         let d = options.duration;
-        let ceiling = wrk(&base, "/health/live", None, None, d)?;
+        let ceiling = server.measure(|| wrk(&base, "/health/live", None, None, d))?;
         let retrieve = "/api/identity-providers/p05000/";
         let (_, head, _) = propagation::request(&base, "GET", retrieve, &[], None)?;
         let etag = propagation::header(&head, "etag").context("retrieve has an ETag")?;
         let if_none_match = format!("If-None-Match: {etag}");
         let scenarios = [
-            ("retrieve, anonymous", wrk(&base, retrieve, None, None, d)?),
+            (
+                "retrieve, anonymous",
+                server.measure(|| wrk(&base, retrieve, None, None, d))?,
+            ),
             (
                 "retrieve, staff",
-                wrk(&base, retrieve, Some(&staff), None, d)?,
+                server.measure(|| wrk(&base, retrieve, Some(&staff), None, d))?,
             ),
             (
                 "retrieve, anonymous, 304 (`If-None-Match`)",
-                wrk(&base, retrieve, None, Some(Send::Header(&if_none_match)), d)?,
+                server.measure(|| {
+                    wrk(&base, retrieve, None, Some(Send::Header(&if_none_match)), d)
+                })?,
             ),
             (
                 "list, page_size=10",
-                wrk(
-                    &base,
-                    "/api/identity-providers/?page_size=10&page=7",
-                    None,
-                    None,
-                    d,
-                )?,
+                server.measure(|| {
+                    wrk(
+                        &base,
+                        "/api/identity-providers/?page_size=10&page=7",
+                        None,
+                        None,
+                        d,
+                    )
+                })?,
             ),
             (
                 "list, page_size=100",
-                wrk(
-                    &base,
-                    "/api/identity-providers/?page_size=100&page=7",
-                    None,
-                    None,
-                    d,
-                )?,
+                server.measure(|| {
+                    wrk(
+                        &base,
+                        "/api/identity-providers/?page_size=100&page=7",
+                        None,
+                        None,
+                        d,
+                    )
+                })?,
             ),
             (
                 "list, page_size=100, gzip",
-                wrk(
-                    &base,
-                    "/api/identity-providers/?page_size=100&page=7",
-                    None,
-                    Some(Send::Header("Accept-Encoding: gzip")),
-                    d,
-                )?,
+                server.measure(|| {
+                    wrk(
+                        &base,
+                        "/api/identity-providers/?page_size=100&page=7",
+                        None,
+                        Some(Send::Header("Accept-Encoding: gzip")),
+                        d,
+                    )
+                })?,
             ),
             (
                 "PATCH label, staff, one hot row",
-                wrk(
-                    &base,
-                    "/api/identity-providers/p00042/",
-                    Some(&staff),
-                    Some(Send::PatchOne(&work)),
-                    d,
-                )?,
+                server.measure(|| {
+                    wrk(
+                        &base,
+                        "/api/identity-providers/p00042/",
+                        Some(&staff),
+                        Some(Send::PatchOne(&work)),
+                        d,
+                    )
+                })?,
             ),
             (
                 "PATCH label, staff, distinct rows",
-                wrk(
-                    &base,
-                    "/api/identity-providers/p00000/",
-                    Some(&staff),
-                    Some(Send::PatchDistinct(&work)),
-                    d,
-                )?,
+                server.measure(|| {
+                    wrk(
+                        &base,
+                        "/api/identity-providers/p00000/",
+                        Some(&staff),
+                        Some(Send::PatchDistinct(&work)),
+                        d,
+                    )
+                })?,
             ),
         ];
         let rss_mib = server.peak_rss_mib()?;
@@ -185,22 +205,37 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         )?;
         writeln!(
             report,
-            "| scenario | requests/s | p50 ms | p99 ms | errors | ratio of ceiling |"
+            "| scenario | requests/s | p50 ms | p99 ms | errors | ratio of ceiling | server CPU µs/request |"
         )?;
-        writeln!(report, "|---|---:|---:|---:|---:|---:|")?;
+        writeln!(report, "|---|---:|---:|---:|---:|---:|---:|")?;
         let row = |name: &str, load: &Load| {
             format!(
-                "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.0} % |\n",
+                "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.0} % | {:.1} |\n",
                 load.rps,
                 load.p50_ms,
                 load.p99_ms,
                 load.errors,
-                100.0 * load.rps / ceiling.rps.max(1.0)
+                100.0 * load.rps / ceiling.rps.max(1.0),
+                load.cpu_us
             )
         };
         report.push_str(&row("`/health/live` (ceiling)", &ceiling));
         for (name, load) in &scenarios {
             report.push_str(&row(name, load));
+        }
+        let cpu_of = |name: &str| {
+            scenarios
+                .iter()
+                .find(|(scenario, _)| *scenario == name)
+                .map_or(0.0, |(_, load)| load.cpu_us)
+        };
+        let staff_cpu = cpu_of("retrieve, staff");
+        if staff_cpu > 0.0 {
+            writeln!(
+                report,
+                "\nA PATCH on distinct rows costs {:.1}× the server CPU of a staff retrieve (target: at most 5× on SQLite).",
+                cpu_of("PATCH label, staff, distinct rows") / staff_cpu
+            )?;
         }
         writeln!(
             report,
@@ -449,6 +484,37 @@ impl Server {
         })
     }
 
+    /// Runs `load` and adds the server's CPU time per completed request to its answer.
+    fn measure(&self, load: impl FnOnce() -> Result<Load>) -> Result<Load> {
+        let before = self.cpu_seconds()?;
+        let mut answer = load()?;
+        let spent = self.cpu_seconds()? - before;
+        if answer.requests > 0 {
+            answer.cpu_us = spent * 1e6 / answer.requests as f64;
+        }
+        Ok(answer)
+    }
+
+    /// The server's CPU time so far (user and system, all threads), in seconds.
+    fn cpu_seconds(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name (which is in parentheses and may hold spaces):
+        // utime and stime are the 14th and 15th fields of the line.
+        let rest = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .context("/proc stat line")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields
+            .get(11)
+            .zip(fields.get(12))
+            .and_then(|(user, system)| {
+                Some(user.parse::<f64>().ok()? + system.parse::<f64>().ok()?)
+            })
+            .context("utime and stime in /proc stat")?;
+        Ok(ticks / clock_ticks_per_second())
+    }
+
     fn peak_rss_mib(&self) -> Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let kib: f64 = status
@@ -548,9 +614,23 @@ fn wrk(
     parse_wrk(&text)
 }
 
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be asked).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 fn parse_wrk(text: &str) -> Result<Load> {
     let mut load = Load::default();
     for line in text.lines().map(str::trim) {
+        if let Some((count, _)) = line.split_once(" requests in ") {
+            load.requests = count.trim().parse().unwrap_or(0);
+        }
         if let Some(rest) = line.strip_prefix("Requests/sec:") {
             load.rps = rest.trim().parse()?;
         } else if let Some(rest) = line.strip_prefix("50%") {
