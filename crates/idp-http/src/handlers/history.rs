@@ -50,7 +50,7 @@ pub(crate) struct HistoryParams {
     operation_id = "audit_events_list",
     tag = "audit",
     summary = "List audit events",
-    description = "Staff only. Every create, update, delete, refresh and re-sealing of a provider's secret, newest first, with who did it (username and token fingerprint, or `system`), the request id, and each changed field before and after; the client secret is only ever named as changed. The body is a bare array; `X-Result-Count` and `Link` carry the paging.",
+    description = "Staff only. Every create, update, delete, refresh, re-sealing of a provider's secret and test login, newest first, with who did it (username and token fingerprint, or `system`), the request id, and each changed field before and after; the client secret is only ever named as changed. The body is a bare array; `X-Result-Count` and `Link` carry the paging.",
     params(crate::json::PageParams, AuditParams),
     security(("tokenAuth" = [])),
     responses(

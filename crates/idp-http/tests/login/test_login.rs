@@ -204,6 +204,46 @@ async fn a_test_login_reports_every_step_and_signs_nobody_in(backend: Backend) {
             .all(|c| c["check"] != "userinfo")
     );
 
+    // The audit trail: each test login begun by the staff user, ended by the system with its
+    // outcome; no secret and no claim value in it.
+    let (status, events) = status_and_json(
+        app.with_token(
+            Method::GET,
+            "/api/identity-providers/real/history/?action=test_login",
+            &app.staff,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{events}");
+    let trail: Vec<(&str, &str)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|event| {
+            (
+                event["actor"].as_str().unwrap(),
+                event["changes"][0]["after"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("staff", "begun"),
+            ("system", "passed"),
+            ("staff", "begun"),
+            ("system", "passed"),
+            ("staff", "begun"),
+            ("system", "failed"),
+        ]
+    );
+    let text = events.to_string();
+    assert!(
+        !text.contains(SECRET) && !text.contains("not-the-secret") && !text.contains("example.org")
+    );
+
     // Staff only; unknown providers are 404.
     let user = app.store.ensure_user("someone", false).unwrap();
     let token = app.store.create_token(&user, None).unwrap().key;
