@@ -70,7 +70,7 @@ fn options(args: &[String]) -> Result<Options> {
 /// Runs the benchmark and writes docs/benchmarks.md.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let options = options(args)?;
-    ensure_wrk()?;
+    super::ensure_debian_package("wrk", "/usr/bin/wrk")?;
     let mut build = super::cargo();
     build
         .args(["build", "--release", "-p", "idp-server"])
@@ -290,26 +290,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     std::fs::write(&path, &report)?;
     println!("{report}");
     eprintln!("wrote {}", path.display());
-    Ok(())
-}
-
-fn ensure_wrk() -> Result<()> {
-    if Command::new("wrk").arg("--version").output().is_ok() {
-        return Ok(());
-    }
-    eprintln!("installing wrk from Debian's packages");
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "wrk"])
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        let _ = Command::new("apt-get").arg("update").status();
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "wrk"])
-            .status()?;
-        if !status.success() {
-            bail!("wrk is needed: apt-get install wrk");
-        }
-    }
     Ok(())
 }
 

@@ -241,6 +241,8 @@ fn test(extra: &[String]) -> Result<()> {
         std::env::var("IDP_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
     ensure_postgres(&postgres)?;
     ensure_oidc_provider_fixture()?;
+    // The docs page's test drives a headless Chromium.
+    ensure_debian_package("chromium", "/usr/bin/chromium")?;
     let mut command = cargo();
     command
         .args(["test", "--workspace", "--all-targets", "--all-features"])
@@ -329,6 +331,29 @@ fn postgres_address(url: &str) -> Result<SocketAddr> {
 
 fn reachable(address: SocketAddr) -> bool {
     TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+}
+
+/// Installs Debian's `package` with apt-get when `path` is missing (as root; otherwise says
+/// which command to run).
+fn ensure_debian_package(package: &str, path: &str) -> Result<()> {
+    if std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    eprintln!("installing {package} from Debian's packages ({path} is missing)");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").arg("update").status();
+        if !install() {
+            bail!("{path} is needed: install it with `apt-get install -y {package}` (as root)");
+        }
+    }
+    Ok(())
 }
 
 /// Installs the npm packages of the real OpenID Provider the login tests run

@@ -56,6 +56,11 @@ pub enum ProvidersCommand {
         /// logout) is checked by the guard's rules without being fetched.
         #[arg(long, env = "IDP_DISCOVERY_ALLOW_NETWORKS", default_value = "")]
         discovery_allow_networks: String,
+        /// The client secrets of an export made without `--with-secrets`: a JSON file holding
+        /// an object of provider name to client secret (mode 0600 advised). Used for the
+        /// entries that hold no `client_secret`.
+        #[arg(long, value_name = "FILE")]
+        secrets: Option<PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
@@ -107,10 +112,15 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
             max_size,
             provider_names,
             discovery_allow_networks,
+            secrets,
             database,
             log,
         } => {
             log.init();
+            let secrets = match &secrets {
+                Some(path) => read_secrets(path)?,
+                None => serde_json::Map::new(),
+            };
             let names =
                 ProviderNamePolicy::from_setting(&provider_names).map_err(anyhow::Error::msg)?;
             let networks = parse_networks(&discovery_allow_networks)
@@ -139,7 +149,27 @@ pub fn run(command: ProvidersCommand) -> Result<()> {
                         .map(|stored| stored.provider),
                     _ => None,
                 };
-                match provider_from_export(entry, existing.as_ref(), &names) {
+                let mut entry = entry.clone();
+                let holds_secret = entry.get("client_secret").is_some_and(|v| !v.is_null());
+                if let (false, Some(object)) = (holds_secret, entry.as_object_mut()) {
+                    match secrets.get(name) {
+                        Some(secret) => {
+                            object.insert("client_secret".to_owned(), secret.clone());
+                        }
+                        None if existing.is_none() => {
+                            failures.push(format!(
+                                "entry {index} ({name}): no client secret: the file was exported \
+                                 without --with-secrets and no provider {name:?} exists here to \
+                                 keep its secret; give the secrets with --secrets FILE (a JSON \
+                                 object of provider name to client secret) or import an export \
+                                 made with --with-secrets"
+                            ));
+                            continue;
+                        }
+                        None => {}
+                    }
+                }
+                match provider_from_export(&entry, existing.as_ref(), &names) {
                     Ok(provider) => {
                         for (field, url) in refused_urls(&provider, &networks) {
                             failures.push(format!("entry {index} ({name}): {field}: {url}"));
@@ -245,6 +275,23 @@ fn refused_urls(provider: &Provider, networks: &[IpNet]) -> Vec<(&'static str, S
             .map(|error| (field, error.to_string()))
     })
     .collect()
+}
+
+/// The client secrets given to an import: a JSON object of provider name to secret (a string).
+fn read_secrets(path: &Path) -> Result<serde_json::Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // The file's text is never quoted in a message: it holds secrets.
+    let Ok(Value::Object(secrets)) = serde_json::from_str::<Value>(&text) else {
+        bail!(
+            "{} is not a JSON object of provider name to client secret",
+            path.display()
+        );
+    };
+    if let Some((name, _)) = secrets.iter().find(|(_, secret)| !secret.is_string()) {
+        bail!("{}: the secret of {name:?} is not a string", path.display());
+    }
+    Ok(secrets)
 }
 
 /// The providers of an export, and its audit history (empty for a bare array).

@@ -298,12 +298,73 @@ async fn export_then_import_into_an_empty_database_reproduces_every_provider(bac
     let empty = TestDatabase::new(backend);
     let refused = import(&empty, &plain, false).output().unwrap();
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("client_secret"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("no client secret: the file was exported without --with-secrets")
+            && stderr.contains("--secrets FILE"),
+        "{stderr}"
+    );
     let store = empty.store_with(idp_store::SecretBox::new(
         idp_store::SecretKey::from_base64(KEY).unwrap(),
         vec![],
     ));
     assert!(store.all_providers().unwrap().is_empty());
+
+    // A secrets file that misses one provider still refuses the whole file, naming it; a
+    // malformed one is refused without quoting it.
+    let secrets = dir.path().join("secrets.json");
+    std::fs::write(
+        &secrets,
+        json!({"keycloak": "keycloak-s3cret", "eduteams": "eduteams-s3cret"}).to_string(),
+    )
+    .unwrap();
+    let partial = import(&empty, &plain, false)
+        .arg("--secrets")
+        .arg(&secrets)
+        .output()
+        .unwrap();
+    assert!(!partial.status.success());
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert!(stderr.contains("(generic): no client secret"), "{stderr}");
+    assert!(!stderr.contains("keycloak)"), "{stderr}");
+    std::fs::write(&secrets, "{\"keycloak\": 42, \"x\": \"leak-me\"}").unwrap();
+    let malformed = import(&empty, &plain, false)
+        .arg("--secrets")
+        .arg(&secrets)
+        .output()
+        .unwrap();
+    assert!(!malformed.status.success());
+    let stderr = String::from_utf8_lossy(&malformed.stderr);
+    assert!(
+        stderr.contains("is not a string") && !stderr.contains("leak-me"),
+        "{stderr}"
+    );
+    assert!(store.all_providers().unwrap().is_empty());
+
+    // With every secret given, the export without secrets reproduces the providers.
+    std::fs::write(
+        &secrets,
+        json!({"keycloak": "keycloak-s3cret", "eduteams": "eduteams-s3cret",
+               "generic": "generic-s3cret"})
+        .to_string(),
+    )
+    .unwrap();
+    let mut with_secrets = import(&empty, &plain, false);
+    with_secrets.arg("--secrets").arg(&secrets);
+    let output = run(with_secrets);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .matches("created")
+            .count(),
+        3
+    );
+    let imported: Vec<Value> = store
+        .all_providers()
+        .unwrap()
+        .iter()
+        .map(|p| p.provider.to_json(true, true))
+        .collect();
+    assert_eq!(Value::Array(imported), original);
 }
 
 async fn export_with_history_carries_the_audit_events_and_import_keeps_them(backend: Backend) {
