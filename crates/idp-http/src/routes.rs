@@ -38,6 +38,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
             )
             .service(
+                web::resource("/")
+                    .route(web::get().to(list::list))
+                    .route(web::head().to(list::list))
+                    .route(web::post().to(create::create))
+                    .default_service(fallback!(
+                        Permission::StaffOrReadOnly,
+                        "GET, POST, HEAD, OPTIONS"
+                    )),
+            )
+            // The detail route right after the collection: most requests are reads of one
+            // provider, and actix tries the resources in this order (each pattern with a
+            // parameter is a regular expression). `[^/.]+` never spans a slash, so it cannot
+            // take the paths of the sub-resources below.
+            .service(
+                web::resource("/{provider:[^/.]+}/")
+                    .route(web::get().to(retrieve::retrieve))
+                    .route(web::head().to(retrieve::retrieve))
+                    .route(web::put().to(update::put))
+                    .route(web::patch().to(update::patch))
+                    .route(web::delete().to(delete::delete))
+                    .default_service(fallback!(
+                        Permission::StaffOrReadOnly,
+                        "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
+                    )),
+            )
+            .service(
                 web::resource("/{provider:[^/.]+}/probe/")
                     .route(web::post().to(crate::login::probe_provider))
                     .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
@@ -54,16 +80,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(fallback!(Permission::StaffOnly, "POST, OPTIONS")),
             )
             .service(
-                web::resource("/")
-                    .route(web::get().to(list::list))
-                    .route(web::head().to(list::list))
-                    .route(web::post().to(create::create))
-                    .default_service(fallback!(
-                        Permission::StaffOrReadOnly,
-                        "GET, POST, HEAD, OPTIONS"
-                    )),
-            )
-            .service(
                 web::resource("/{provider:[^/.]+}/history/")
                     .route(web::get().to(history::history))
                     .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
@@ -77,18 +93,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/{provider:[^/.]+}/status/")
                     .route(web::get().to(refresh::status))
                     .default_service(fallback!(Permission::StaffOnly, "GET, OPTIONS")),
-            )
-            .service(
-                web::resource("/{provider:[^/.]+}/")
-                    .route(web::get().to(retrieve::retrieve))
-                    .route(web::head().to(retrieve::retrieve))
-                    .route(web::put().to(update::put))
-                    .route(web::patch().to(update::patch))
-                    .route(web::delete().to(delete::delete))
-                    .default_service(fallback!(
-                        Permission::StaffOrReadOnly,
-                        "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
-                    )),
             ),
     )
     .service(
