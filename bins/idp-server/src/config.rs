@@ -26,8 +26,8 @@ pub struct DatabaseArgs {
     /// fresh key (mode 0600) if it does not exist.
     #[arg(long, env = "IDP_SECRET_KEY_FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
-    /// Most database connections open at once; 0 chooses: one per core on SQLite (readers gain
-    /// nothing from more, and each costs memory), 10 on PostgreSQL.
+    /// Most database connections open at once; 0 chooses: one on SQLite (it has one writer at
+    /// a time, and reads use read-only connections of their own), 10 on PostgreSQL.
     #[arg(long, env = "IDP_DB_POOL_SIZE", default_value_t = 0)]
     pub db_pool_size: u32,
     /// Seconds a request waits for a database connection before it is answered with 503.
@@ -44,9 +44,10 @@ impl DatabaseArgs {
     /// The pool size for `backend`, with 0 resolved to the default.
     pub fn pool_size(&self, backend: Backend) -> u32 {
         match (self.db_pool_size, backend) {
-            (0, Backend::Sqlite) => std::thread::available_parallelism()
-                .map_or(2, |n| u32::try_from(n.get()).unwrap_or(2))
-                .max(2),
+            // A second writer would only wait in SQLite's busy handler (sleeps of a millisecond
+            // and more) rather than in the pool's queue, and each write connection's page cache
+            // is dropped whenever another one has written.
+            (0, Backend::Sqlite) => 1,
             (0, Backend::Postgres) => 10,
             (size, _) => size,
         }

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use idp_core::Provider;
 use serde_json::{Value, json};
 
-use crate::conn::DbConnection;
+use crate::cached::cached;
+use crate::conn::{DbConnection, per_backend};
 use crate::error::StoreError;
 use crate::provider_rows::now;
 use crate::schema::audit_events as ae;
@@ -273,9 +274,14 @@ pub fn provider_changes(before: Option<&Provider>, after: Option<&Provider>) -> 
 /// no waiting; on SQLite, a transaction that writes first waits for the write lock (busy
 /// timeout) instead of failing on a stale read snapshot.
 pub(crate) fn lock_provider_writes(conn: &mut DbConnection) -> Result<(), StoreError> {
-    diesel::update(registry_state::table.filter(registry_state::id.eq(1)))
-        .set(registry_state::providers_version.eq(registry_state::providers_version))
-        .execute(conn)?;
+    // `get_result` rather than `execute`, which would hand diesel the statement by reference
+    // and so past `cached!` (see there).
+    per_backend!(conn, |c| cached!(
+        diesel::update(registry_state::table.filter(registry_state::id.eq(1)))
+            .set(registry_state::providers_version.eq(registry_state::providers_version))
+            .returning(registry_state::providers_version)
+    )
+    .get_result::<i64>(c)?);
     Ok(())
 }
 
@@ -290,17 +296,17 @@ pub(crate) fn record(
     if changes.as_array().is_some_and(Vec::is_empty) {
         return Ok(());
     }
-    diesel::insert_into(ae::table)
-        .values((
-            ae::occurred_at.eq(now()),
-            ae::action.eq(action.as_str()),
-            ae::provider.eq(provider),
-            ae::actor.eq(&context.actor),
-            ae::actor_token.eq(&context.actor_token),
-            ae::request_id.eq(&context.request_id),
-            ae::changes.eq(changes.to_string()),
-        ))
-        .execute(conn)?;
+    let (occurred_at, changes) = (now(), changes.to_string());
+    per_backend!(conn, |c| cached!(diesel::insert_into(ae::table).values((
+        ae::occurred_at.eq(occurred_at),
+        ae::action.eq(action.as_str()),
+        ae::provider.eq(provider),
+        ae::actor.eq(&context.actor),
+        ae::actor_token.eq(&context.actor_token),
+        ae::request_id.eq(&context.request_id),
+        ae::changes.eq(&changes),
+    )))
+    .execute(c)?);
     Ok(())
 }
 

@@ -19,6 +19,21 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection, once written for both. A
+/// query run through [`DbConnection`] has its SQL written out again each time it runs (twice:
+/// to ask whether it may be cached, then to bind its values), even when its statement is
+/// cached; on the write path of an update that was a tenth of the request's CPU.
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {{
+        let conn: &mut $crate::conn::DbConnection = $conn;
+        match conn {
+            $crate::conn::DbConnection::Postgresql($c) => $body,
+            $crate::conn::DbConnection::Sqlite($c) => $body,
+        }
+    }};
+}
+pub(crate) use per_backend;
+
 /// The database kinds the store supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

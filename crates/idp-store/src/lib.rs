@@ -10,6 +10,7 @@
 
 mod audit;
 mod bulk;
+mod cached;
 mod checks;
 mod columns;
 mod conn;

@@ -4,11 +4,13 @@ use diesel::prelude::*;
 use idp_core::Provider;
 
 use crate::audit::{AuditAction, AuditContext, lock_provider_writes, provider_changes, record};
-use crate::conn::DbConnection;
+use crate::cached::cached;
+use crate::conn::{DbConnection, per_backend};
 use crate::error::StoreError;
 use crate::provider_rows::{Row, changes};
 use crate::schema::identity_provider_counts as counts;
 use crate::schema::identity_providers as ip;
+use crate::schema::registry_state;
 use crate::store::Store;
 
 /// A stored provider and the version of its row, which changes on every write.
@@ -231,6 +233,36 @@ impl Store {
         self.replace_provider(provider, expected_version, context, AuditAction::Update)
     }
 
+    /// Changes the stored configuration of `name` by `change`, in one transaction: the row is
+    /// read under the provider write lock, changed, written back and audited as done by
+    /// `context`. With `expected_version`, only if the row is at that version
+    /// ([`StoreError::Conflict`] when it is not); [`StoreError::NotFound`] when there is no such
+    /// row. No other write can come between the read and the write, so nothing is retried.
+    pub fn modify_provider_by(
+        &self,
+        name: &str,
+        expected_version: Option<i64>,
+        context: &AuditContext,
+        change: impl FnOnce(&mut Provider),
+    ) -> Result<StoredProvider, StoreError> {
+        if !storable_name(name) {
+            return Err(StoreError::NotFound);
+        }
+        self.write_over(
+            name,
+            expected_version,
+            context,
+            AuditAction::Update,
+            |before| {
+                let mut provider = before.clone();
+                change(&mut provider);
+                // The name is the row's key: a change cannot move it to another row.
+                provider.provider = name.to_owned();
+                provider
+            },
+        )
+    }
+
     /// Writes `provider` over its row as [`Store::update_provider_by`] does, recording `action`.
     pub(crate) fn replace_provider(
         &self,
@@ -239,24 +271,61 @@ impl Store {
         context: &AuditContext,
         action: AuditAction,
     ) -> Result<StoredProvider, StoreError> {
-        let changes = changes(provider, &self.secrets)?;
+        self.write_over(
+            &provider.provider,
+            expected_version,
+            context,
+            action,
+            |_| provider.clone(),
+        )
+    }
+
+    /// Reads the row of `name` under the provider write lock, writes what `next` makes of its
+    /// configuration over it and records the event, in one transaction.
+    ///
+    /// This is the path of every API update, so its statements are kept prepared ([`cached!`])
+    /// and run on the backend's own connection (`per_backend!`).
+    fn write_over(
+        &self,
+        name: &str,
+        expected_version: Option<i64>,
+        context: &AuditContext,
+        action: AuditAction,
+        next: impl FnOnce(&Provider) -> Provider,
+    ) -> Result<StoredProvider, StoreError> {
         let mut conn = self.conn()?;
         let stored = conn.transaction::<_, StoreError, _>(|conn| {
             lock_provider_writes(conn)?;
-            let before = self
-                .row_in(conn, &provider.provider)?
-                .ok_or(StoreError::NotFound)?;
+            let before = self.row_in(conn, name)?.ok_or(StoreError::NotFound)?;
             if expected_version.is_some_and(|version| version != before.version) {
                 return Err(StoreError::Conflict);
             }
-            let row: Row = diesel::update(ip::table.filter(ip::provider.eq(&provider.provider)))
-                .set((&changes, ip::version.eq(ip::version + 1)))
-                .returning(Row::columns())
-                .get_result(conn)?;
-            let stored = row.into_stored(Some(&self.secrets))?;
-            let diff = provider_changes(Some(&before.provider), Some(&stored.provider));
-            record(conn, context, action, &provider.provider, &diff)?;
-            Ok(stored)
+            let provider = next(&before.provider);
+            let changes = changes(&provider, &self.secrets)?;
+            let version = per_backend!(conn, |c| {
+                // Every column is written (`treat_none_as_null`): the SQL is always the same.
+                // The row takes the next change number in this statement (on SQLite a trigger
+                // then moves the counter to it; on PostgreSQL the counter's trigger sets it
+                // anyway), rather than by a second update of the whole row.
+                let next_change = registry_state::table
+                    .select(registry_state::providers_version + 1)
+                    .filter(registry_state::id.eq(1))
+                    .single_value()
+                    .assume_not_null();
+                cached!(
+                    diesel::update(ip::table.filter(ip::provider.eq(name)))
+                        .set((
+                            &changes,
+                            ip::version.eq(ip::version + 1),
+                            ip::change_seq.eq(next_change),
+                        ))
+                        .returning(ip::version)
+                )
+                .get_result::<i64>(c)?
+            });
+            let diff = provider_changes(Some(&before.provider), Some(&provider));
+            record(conn, context, action, name, &diff)?;
+            Ok(StoredProvider { provider, version })
         })?;
         self.provider_written();
         Ok(stored)
@@ -268,11 +337,11 @@ impl Store {
         conn: &mut DbConnection,
         name: &str,
     ) -> Result<Option<StoredProvider>, StoreError> {
-        let row: Option<Row> = ip::table
+        let row: Option<Row> = per_backend!(conn, |c| ip::table
             .select(Row::as_select())
             .filter(ip::provider.eq(name))
-            .first(conn)
-            .optional()?;
+            .first(c)
+            .optional()?);
         row.map(|row| row.into_stored(Some(&self.secrets)))
             .transpose()
     }

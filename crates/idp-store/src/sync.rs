@@ -101,7 +101,9 @@ impl Store {
             let (versions, pruned_through) = read_versions(conn)?;
             let full = seen.is_none_or(|seen| seen < pruned_through);
             let from = if full { 0 } else { seen.unwrap_or(0) };
-            let mut after = (from, i64::MIN);
+            // Strictly after `from`: every write takes a number of its own (the rows that a
+            // migration left at the first number are read by the first, full, load).
+            let mut after = (from, i64::MAX);
             loop {
                 let (after_seq, after_id) = after;
                 let rows: Vec<(Row, i64, i64, String, String)> = ip::table

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use idp_core::{ProviderUpdate, UpdateKind};
-use idp_store::StoreError;
+use idp_store::{StoreError, StoredProvider};
 
 use super::{fetch_endpoints, if_match, provider_response, save_login_metadata};
 use crate::auth::Staff;
@@ -10,6 +10,7 @@ use crate::body::JsonBody;
 use crate::db::{load_for_update, store_call};
 use crate::error::{ApiError, NO_PROVIDER};
 use crate::responses::{JsonBodyRefused, StaffOnly};
+use crate::snapshot::ReadModel;
 use crate::state::AppState;
 
 /// How often an update without `If-Match` is applied on a fresh read when another write got in
@@ -46,6 +47,7 @@ pub async fn put(
     staff: Staff,
     body: JsonBody,
     state: web::Data<AppState>,
+    reads: web::Data<ReadModel>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     update(
@@ -54,6 +56,7 @@ pub async fn put(
         path.into_inner(),
         body,
         state,
+        reads,
         UpdateKind::Replace,
     )
     .await
@@ -90,6 +93,7 @@ pub async fn patch(
     staff: Staff,
     body: JsonBody,
     state: web::Data<AppState>,
+    reads: web::Data<ReadModel>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     update(
@@ -98,28 +102,50 @@ pub async fn patch(
         path.into_inner(),
         body,
         state,
+        reads,
         UpdateKind::Partial,
     )
     .await
 }
 
-/// Applies an update for a staff caller. The body is read only once the provider is found and
-/// `If-Match` agrees, so 404 and 412 come before any complaint about the body.
+/// Applies an update for a staff caller. The reference reads the body only once the provider is
+/// found and `If-Match` agrees, so 404 and 412 come before any complaint about the body.
+///
+/// When the snapshot already holds the provider (at the version `If-Match` names), the body is
+/// read first, and an update that needs no discovery document is read, changed and written back
+/// in one transaction that checks existence and version itself. Otherwise, and whenever the body
+/// is refused, the database is asked first, so the order of the answers stays the reference's.
 async fn update(
     req: HttpRequest,
     staff: &Staff,
     name: String,
     body: JsonBody,
     state: web::Data<AppState>,
+    reads: web::Data<ReadModel>,
     kind: UpdateKind,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?;
-    let mut stored = load_for_update(&state, &name).await?;
-    if expected.is_some_and(|version| version != stored.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
-    let body = body.read().await?;
-    let changes = ProviderUpdate::parse(&body, &name, kind, &state.settings.provider_names)?;
+    let parse = |body: &serde_json::Value| {
+        ProviderUpdate::parse(body, &name, kind, &state.settings.provider_names)
+            .map_err(ApiError::from)
+    };
+    let known = reads
+        .version_hint(&name)
+        .is_some_and(|version| expected.is_none_or(|expected| expected == version));
+    let (changes, mut stored) = if known {
+        match body.read().await.and_then(|body| parse(&body)) {
+            Ok(changes) if changes.discovery_url().is_none() => {
+                return update_in_place(&req, staff, name, changes, expected, &state).await;
+            }
+            changes => {
+                let stored = load_checked(&state, &name, expected).await?;
+                (changes?, stored)
+            }
+        }
+    } else {
+        let stored = load_checked(&state, &name, expected).await?;
+        (parse(&body.read().await?)?, stored)
+    };
     let (endpoints, metadata) = match changes.discovery_url() {
         Some(url) => {
             let verify_ssl = changes.verify_ssl().unwrap_or(stored.provider.verify_ssl);
@@ -162,4 +188,43 @@ async fn update(
     }
     // Only reachable if the row was deleted and created again under our last write.
     Err(ApiError::PreconditionFailed)
+}
+
+/// The stored provider `name`, 404 when there is none and 412 when `expected` names another
+/// version.
+async fn load_checked(
+    state: &AppState,
+    name: &str,
+    expected: Option<i64>,
+) -> Result<StoredProvider, ApiError> {
+    let stored = load_for_update(state, name).await?;
+    if expected.is_some_and(|version| version != stored.version) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    Ok(stored)
+}
+
+/// Applies `changes` (which need no discovery document) in one transaction of the store: the
+/// row is read under the write lock, changed and written back, so nothing is retried.
+async fn update_in_place(
+    req: &HttpRequest,
+    staff: &Staff,
+    name: String,
+    changes: ProviderUpdate,
+    expected: Option<i64>,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let context = crate::audit::context(req, staff);
+    let outcome = store_call(state, move |store| {
+        store.modify_provider_by(&name, expected, &context, |provider| {
+            changes.apply(provider, None);
+        })
+    })
+    .await?;
+    match outcome {
+        Ok(updated) => Ok(provider_response(HttpResponse::Ok(), &updated, true, state)),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound(NO_PROVIDER)),
+        Err(StoreError::Conflict) => Err(ApiError::PreconditionFailed),
+        Err(other) => Err(other.into()),
+    }
 }

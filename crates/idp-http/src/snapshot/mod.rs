@@ -161,6 +161,13 @@ impl ReadModel {
         Ok(Some(prepared))
     }
 
+    /// The version of provider `name` as the snapshot holds it now (inactive ones included),
+    /// without waiting for the snapshot to be current: a hint for a write, which the database
+    /// checks again.
+    pub(crate) fn version_hint(&self, name: &str) -> Option<i64> {
+        self.read().get(name).map(|entry| entry.version)
+    }
+
     /// How many providers the caller's list holds.
     pub(crate) fn count(&self, staff: bool) -> i64 {
         i64::try_from(self.read().list(staff).len()).unwrap_or(i64::MAX)

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{As, spawn_app, status_and_json};
+use crate::helpers::{As, detail, spawn_app, status_and_json};
 use crate::on_both_backends;
 use idp_store::Backend;
 
@@ -12,6 +12,7 @@ on_both_backends!(
     two_clients_racing_with_if_match_lose_no_update,
     fifty_parallel_creates_of_one_provider_give_one_201_and_unique_errors,
     a_patch_storm_leaves_one_of_the_submitted_states,
+    updates_check_the_database_when_the_snapshot_is_behind,
 );
 
 const ONE: &str = "/api/identity-providers/acme/";
@@ -184,4 +185,85 @@ async fn a_patch_storm_leaves_one_of_the_submitted_states(backend: Backend) {
             .all(|(key, value)| row[key] == *value)
     });
     assert!(matches, "the row mixes several submitted states: {row}");
+}
+
+/// A PATCH whose provider the snapshot holds is read, changed and written in one transaction;
+/// the snapshot only tells where to start. Another instance's writes that this instance has not
+/// heard of yet (a newer version, a deletion) are still answered 412 and 404 from the database,
+/// with or without a body that can be used, and nothing is written.
+async fn updates_check_the_database_when_the_snapshot_is_behind(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_provider("acme", "Acme").await;
+    let first = app.get_staff(ONE).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let other = app.other_instance();
+    let mut changed = other.get_provider("acme", false).unwrap().unwrap();
+    changed.provider.label = "Elsewhere".into();
+    let changed = tokio::task::spawn_blocking(move || {
+        other.update_provider(&changed.provider, None).unwrap();
+        other
+    })
+    .await
+    .unwrap();
+    let events = || app.store.all_audit_events(Some("acme")).unwrap().len();
+    let events_before = events();
+    let http = reqwest::Client::new();
+    let patch = |if_match: Option<String>, body: &'static str| {
+        let mut request = http
+            .patch(format!("{}{ONE}", app.base))
+            .header("Authorization", format!("Token {}", app.staff))
+            .header("Content-Type", "application/json")
+            .body(body);
+        if let Some(tag) = if_match {
+            request = request.header("If-Match", tag);
+        }
+        request.send()
+    };
+    let precondition = detail(
+        "The provider was changed since you read it: If-Match does not match its current ETag.",
+    );
+    for body in [r#"{"label": "Lost"}"#, "{not json"] {
+        let stale = patch(Some(first.clone()), body).await.unwrap();
+        assert_eq!(
+            status_and_json(stale).await,
+            (412, precondition.clone()),
+            "{body}"
+        );
+    }
+    let stored = app.stored("acme").unwrap();
+    assert_eq!(stored.provider.label, "Elsewhere");
+    assert_eq!(events(), events_before, "a refused update writes no event");
+
+    let current = format!("\"{}\"", stored.version);
+    let ok = patch(Some(current), r#"{"label": "Here"}"#).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.headers()["etag"].to_str().unwrap(),
+        format!("\"{}\"", stored.version + 1)
+    );
+    let answer: Value = ok.json().await.unwrap();
+    assert_eq!(answer["label"], "Here");
+    assert_eq!(app.stored("acme").unwrap().provider.label, "Here");
+    assert_eq!(
+        app.get_staff(ONE).await.json::<Value>().await.unwrap(),
+        answer
+    );
+
+    tokio::task::spawn_blocking(move || changed.delete_provider("acme", None).unwrap())
+        .await
+        .unwrap();
+    let events_before = events();
+    let gone = detail("No IdentityProvider matches the given query.");
+    for body in [r#"{"label": "Ghost"}"#, "{not json"] {
+        let missing = patch(None, body).await.unwrap();
+        assert_eq!(
+            status_and_json(missing).await,
+            (404, gone.clone()),
+            "{body}"
+        );
+    }
+    assert!(app.stored("acme").is_none(), "nothing was written back");
+    assert_eq!(events(), events_before);
 }

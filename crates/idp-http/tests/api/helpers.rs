@@ -492,6 +492,12 @@ impl TestApp {
     }
 
     /// Inserts a provider straight into the store, with no API call and no discovery fetch.
+    /// A store of its own on the app's database, as another instance has: its writes reach the
+    /// app's snapshot only through the database (a notification or the periodic check).
+    pub fn other_instance(&self) -> Store {
+        self._db.store_with(self.store.secrets().clone())
+    }
+
     pub fn insert(&self, provider: &Provider) -> StoredProvider {
         self.store
             .insert_provider(provider)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use idp_core::{AttributeMapping, NewProvider, Provider, ProviderEndpoints, ProviderNamePolicy};
 use idp_store::testing::TestDatabase;
-use idp_store::{Authentication, Backend, DbConnection, StoreError};
+use idp_store::{AuditContext, Authentication, Backend, DbConnection, StoreError};
 
 fn provider(name: &str, label: &str) -> Provider {
     // Parsed from a create body, so that every field of the definition has a value.
@@ -62,6 +62,8 @@ on_both_backends!(
     tokens_authenticate_until_revoked_expired_or_user_deactivated,
     migrations_are_idempotent,
     kept_counts_match_real_counts_after_every_kind_of_write,
+    modify_reads_changes_and_writes_in_one_transaction,
+    every_update_path_marks_the_row_with_the_next_change_number,
 );
 
 fn providers_round_trip_with_mapping_order_kept(backend: Backend) {
@@ -281,4 +283,119 @@ fn kept_counts_match_real_counts_after_every_kind_of_write(backend: Backend) {
     store.import_providers(&imported, false).unwrap();
     check(&store);
     assert_eq!(store.count_providers(false).unwrap(), 6);
+}
+
+fn modify_reads_changes_and_writes_in_one_transaction(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    store.insert_provider(&provider("kc", "One")).unwrap();
+    let context = AuditContext::user("alice", None, Some("req-1".into()));
+    let updated = store
+        .modify_provider_by("kc", Some(1), &context, |p| {
+            p.label = "Two".into();
+            // A change cannot rename the row it was read from.
+            p.provider = "other".into();
+        })
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.provider.label, "Two");
+    assert_eq!(updated.provider.provider, "kc");
+    // The answer is what a read gives, the secret included.
+    assert_eq!(store.get_provider("kc", false).unwrap().unwrap(), updated);
+    assert!(store.get_provider("other", false).unwrap().is_none());
+    let events = store.all_audit_events(Some("kc")).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.request_id.as_deref()),
+        ("alice", Some("req-1"))
+    );
+    assert_eq!(
+        last.changes,
+        serde_json::json!([{"field": "label", "before": "One", "after": "Two"}])
+    );
+
+    // A stale version, a missing name and a name no row can hold change nothing.
+    let untouched = |_: &mut Provider| panic!("not called for a refused update");
+    assert!(matches!(
+        store.modify_provider_by("kc", Some(1), &context, untouched),
+        Err(StoreError::Conflict)
+    ));
+    for name in ["nope", "nul\0name"] {
+        assert!(matches!(
+            store.modify_provider_by(name, None, &context, untouched),
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(store.get_provider("kc", false).unwrap().unwrap(), updated);
+    assert_eq!(
+        store.all_audit_events(Some("kc")).unwrap().len(),
+        events.len()
+    );
+}
+
+/// Snapshots reload the rows marked above the number they have applied: every kind of update
+/// (the API's, a whole-row replacement, an import) must leave its row marked with
+/// the counter's new value, and nothing else marked above the old one.
+fn every_update_path_marks_the_row_with_the_next_change_number(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let store = db.store();
+    for name in ["a", "b", "c"] {
+        store.insert_provider(&provider(name, name)).unwrap();
+    }
+    let changed_since = |seen: i64| {
+        let mut rows = Vec::new();
+        let changes = store
+            .provider_changes(Some(seen), 100, |batch| {
+                rows.extend(batch.into_iter().map(|row| (row.name, row.change_seq)));
+            })
+            .unwrap();
+        (changes.versions.providers, rows)
+    };
+    let system = AuditContext::system();
+    let modify = || {
+        store
+            .modify_provider_by("b", None, &system, |p| p.label = "B2".into())
+            .map(drop)
+    };
+    let replace = || store.update_provider(&provider("c", "C2"), None).map(drop);
+    // An import writes its own statements: a row it leaves as it is stays unmarked.
+    let import = || {
+        let rows = [
+            provider("a", "A2"),
+            provider("b", "B3"),
+            provider("c", "C2"),
+        ];
+        store.import_providers(&rows, false).map(drop)
+    };
+    type Write<'a> = &'a dyn Fn() -> Result<(), StoreError>;
+    let writes: [(&[&str], Write<'_>); 3] = [
+        (&["b"], &modify),
+        (&["c"], &replace),
+        (&["a", "b"], &import),
+    ];
+    for (names, write) in writes {
+        let seen = store.versions().unwrap().providers;
+        write().unwrap();
+        let (now, rows) = changed_since(seen);
+        let mut written: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
+        written.sort_unstable();
+        assert_eq!(
+            written, names,
+            "the rows written, and only they, are marked"
+        );
+        assert!(
+            rows.iter().all(|(_, seq)| *seq > seen && *seq <= now),
+            "{rows:?}"
+        );
+        assert_eq!(
+            rows.iter().map(|(_, seq)| *seq).max(),
+            Some(now),
+            "{rows:?}"
+        );
+        assert_eq!(
+            changed_since(now).1,
+            Vec::new(),
+            "nothing is marked above it"
+        );
+    }
 }

@@ -1,0 +1,1 @@
+DROP TRIGGER identity_providers_change_set;
