@@ -1,7 +1,7 @@
 //! The admin's mapping preview end to end: it agrees with a real login of the same claims,
 //! shows which user a login would sign in, stores nothing, and answers bad input with a 4xx.
 
-use idp_core::login::{UserProfile, merge_claims};
+use idp_core::login::{FieldValue, UserProfile, merge_claims};
 use idp_oidc::rp::Clock;
 use idp_oidc::testing::{HostileProvider, SUBJECT, default_userinfo};
 use idp_store::{Backend, Lookup};
@@ -15,6 +15,7 @@ on_both_backends!(
     a_preview_agrees_with_the_login_of_the_same_claims,
     a_draft_preview_takes_the_named_providers_defaults,
     bad_previews_are_refused_and_change_nothing,
+    a_preview_shows_the_refusal_when_several_users_match,
 );
 
 const PREVIEW: &str = "/api/identity-providers/hostile/preview-mapping/";
@@ -306,4 +307,65 @@ async fn bad_previews_are_refused_and_change_nothing(backend: Backend) {
         assert_eq!(response.status(), 405, "{path}");
     }
     assert!(nobody(&app), "no preview created a user");
+}
+
+/// Two users share an email: a lookup by email, and email match-making after a lookup that
+/// found nobody, both find several users. The preview names no user and gives the login's
+/// refusal, as the login itself would refuse; nobody is created or changed.
+async fn a_preview_shows_the_refusal_when_several_users_match(backend: Backend) {
+    let app = spawn(backend, |settings| settings.login.match_by_email = true).await;
+    for name in ["twin-a", "twin-b"] {
+        let mut profile = UserProfile {
+            username: name.into(),
+            is_active: true,
+            ..UserProfile::default()
+        };
+        profile
+            .fields
+            .set("email", FieldValue::Text("twin@example.org".into()));
+        app.store
+            .save_login_user(None, &profile, app.clock.now().naive_utc())
+            .unwrap();
+    }
+    let before = app.database();
+
+    let (status, by_lookup) = preview(
+        &app,
+        DRAFT,
+        &json!({
+            "claims": {"sub": "someone", "email": "twin@example.org"},
+            "user_field": "email",
+            "user_claim": "email",
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_lookup}");
+    assert_eq!(by_lookup["lookup"]["value"], "twin@example.org");
+    assert_eq!(by_lookup["user"], Value::Null);
+    assert_eq!(
+        by_lookup["login_error"],
+        "Multiple users found with the same identity field. Cannot determine which account to use."
+    );
+
+    let (status, by_email) = preview(
+        &app,
+        DRAFT,
+        &json!({
+            "claims": {"sub": "newcomer", "email": "twin@example.org", "email_verified": true},
+            "attribute_mapping": {"email": "email"},
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_email}");
+    assert_eq!(by_email["lookup"]["value"], "newcomer");
+    assert_eq!(by_email["user"], Value::Null);
+    assert_eq!(
+        by_email["login_error"],
+        "Multiple users found with the same email. Cannot determine which account to use."
+    );
+    assert_eq!(
+        app.database(),
+        before,
+        "a preview creates and changes no user"
+    );
 }

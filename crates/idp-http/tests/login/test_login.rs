@@ -3,16 +3,19 @@
 //! is created and no token issued; inactive providers can be tested; a wrong secret is reported
 //! at the token step. On both databases.
 
-use idp_oidc::testing::{RealProvider, RegisteredClient, browser_login};
+use idp_oidc::testing::{HostileProvider, RealProvider, RegisteredClient, browser_login};
 use idp_store::{Backend, Lookup};
 use reqwest::Method;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::helpers::{LoginApp, PORTAL, logged, spawn, status_and_json};
+use crate::helpers::{LoginApp, PORTAL, hostile_provider, logged, spawn, status_and_json};
 use crate::on_both_backends;
 
-on_both_backends!(a_test_login_reports_every_step_and_signs_nobody_in);
+on_both_backends!(
+    a_test_login_reports_every_step_and_signs_nobody_in,
+    a_provider_that_refuses_is_reported_at_the_provider_step,
+);
 
 const SECRET: &str = "test-login: s3cr%t";
 
@@ -268,4 +271,61 @@ async fn a_test_login_reports_every_step_and_signs_nobody_in(backend: Backend) {
     for secret in [SECRET, "not-the-secret", "ada@example.org"] {
         assert!(!logs.contains(secret), "logged: {secret}");
     }
+}
+
+/// The provider sends the browser back with `?error=` (the user cancelled, the client is not
+/// allowed): the test login's page is still shown, and its report fails at the provider step
+/// with the provider's words, after a passed state check; no later step runs, nobody is signed
+/// in, and the transaction is spent.
+async fn a_provider_that_refuses_is_reported_at_the_provider_step(backend: Backend) {
+    let app = spawn(backend, |_| {}).await;
+    let idp = HostileProvider::start().await;
+    app.store
+        .insert_provider(&hostile_provider("hostile", &idp))
+        .unwrap();
+    let before = app.database();
+    let url = begin(&app, "hostile").await;
+    let state = url
+        .query_pairs()
+        .find(|(key, _)| key == "state")
+        .map(|(_, value)| value.into_owned())
+        .expect("a state");
+    let mut callback = Url::parse(&format!("{}/api-auth/hostile/complete/", app.base)).unwrap();
+    callback
+        .query_pairs_mut()
+        .append_pair("state", &state)
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", "The user cancelled.");
+    let response = reqwest::get(callback.as_str()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Test login: hostile"), "{page}");
+    assert!(page.contains("access_denied"), "{page}");
+
+    let (status, report) = report(&app, "hostile").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(check(&report, "state")["status"], "pass", "{report}");
+    assert_eq!(check(&report, "provider")["status"], "fail", "{report}");
+    assert_eq!(
+        check(&report, "provider")["detail"],
+        "The provider refused: access_denied The user cancelled."
+    );
+    for later in ["code", "token", "id_token", "userinfo"] {
+        assert!(
+            report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|check| check["check"] != later),
+            "{later} does not run: {report}"
+        );
+    }
+    assert!(report["claims"].is_null(), "{report}");
+    assert_eq!(
+        idp.requests_to("/token").await.len(),
+        0,
+        "no code was exchanged"
+    );
+    assert_eq!(app.database(), before, "nobody signed in, no code issued");
+    assert_eq!(app.store.login_state_counts().unwrap(), (0, 0));
 }
