@@ -20,6 +20,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_real_provider_passes_with_the_right_secret_and_fails_with_a_wrong_one,
     hostile_answers_are_failed_checks_never_errors,
+    verify_ssl_off_skips_the_https_check_and_nothing_else,
 );
 
 const SECRET: &str = "probe: s3cr%t-of-the-client";
@@ -348,4 +349,40 @@ async fn hostile_answers_are_failed_checks_never_errors(backend: Backend) {
         ("fail", "Missing: token_endpoint.")
     );
     not_logged(&[SECRET, CLIENT_SECRET]);
+}
+
+/// A draft with `verify_ssl` off: the https check says certificates are not checked (skipped)
+/// instead of judging the URLs, and every other check runs as with it on.
+async fn verify_ssl_off_skips_the_https_check_and_nothing_else(backend: Backend) {
+    let app = spawn(backend, |_| {}).await;
+    let idp = HostileProvider::start().await;
+    idp.reply_to_token(Reply::json(400, &json!({"error": "invalid_grant"})));
+    let draft = |verify_ssl: bool| {
+        json!({
+            "provider": "h", "client_id": "c", "client_secret": SECRET, "label": "H",
+            "discovery_url": idp.discovery_url(), "verify_ssl": verify_ssl,
+        })
+    };
+    let path = "/api/identity-providers/probe/";
+    let on = probe(&app, path, &draft(true)).await;
+    let off = probe(&app, path, &draft(false)).await;
+    assert_eq!(
+        status_of(&on, "https").0,
+        "warn",
+        "plain http on loopback: {on:?}"
+    );
+    assert_eq!(
+        status_of(&off, "https"),
+        (
+            "skipped",
+            "verify_ssl is off: certificates are not checked."
+        )
+    );
+    for ((name, status, detail), (_, other_status, other_detail)) in on.iter().zip(&off) {
+        if name != "https" {
+            assert_eq!((status, detail), (other_status, other_detail), "{name}");
+        }
+    }
+    assert_eq!(status_of(&off, "discovery").0, "pass");
+    assert_eq!(status_of(&off, "client_credentials").0, "pass");
 }
