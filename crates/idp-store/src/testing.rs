@@ -100,10 +100,18 @@ impl TestDatabase {
         self.store_with(SecretBox::new(key, vec![]))
     }
 
-    /// A migrated store on this database with the given key ring.
+    /// A migrated store on this database with the given key ring. On SQLite it has one write connection, as
+    /// the server does by default, so that a write path that would wait for a second one shows
+    /// in the tests.
     pub fn store_with(&self, secrets: SecretBox) -> Store {
-        let store = Store::open(&self.url, &PoolConfig::default(), secrets)
-            .expect("open the test database");
+        let pool = match self.url.backend() {
+            Backend::Sqlite => PoolConfig {
+                max_size: 1,
+                ..PoolConfig::default()
+            },
+            Backend::Postgres => PoolConfig::default(),
+        };
+        let store = Store::open(&self.url, &pool, secrets).expect("open the test database");
         store.migrate().expect("migrate the test database");
         store
     }

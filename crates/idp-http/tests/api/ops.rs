@@ -72,10 +72,16 @@ async fn metrics_count_requests_discovery_fetches_and_pool_use(backend: Backend)
         r#"idp_discovery_fetches_total{outcome="ok"} 1"#,
         r#"idp_discovery_fetches_total{outcome="refused"} 1"#,
         "idp_http_request_duration_seconds_bucket",
-        r#"idp_db_pool_connections{state="max"} 10"#,
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
+    // One write connection on SQLite (its one writer), the pool's size on PostgreSQL.
+    let max = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 10,
+    };
+    let pool = format!(r#"idp_db_pool_connections{{state="max"}} {max}"#);
+    assert!(text.contains(&pool), "missing {pool} in:\n{text}");
 }
 
 async fn every_response_carries_a_request_id_and_keeps_the_clients(backend: Backend) {
